@@ -93,21 +93,20 @@ def judge_backward(inputs, outputs):
     if err <= TOL and (fd_err is None or fd_err <= FD_TOL):
         return Verdict(True, "backward reuses the forward's mask and scale" + fd_note, err, TOL)
     mask = (factor != 0).astype(float)
-    live = g != 0
-    if np.any((grad != 0)[live] != (mask != 0)[live]) and \
-            closest_mistake(grad, [("", g)], MISTAKE_TOL) is None:
-        nz = grad[grad != 0] / g[grad != 0]
-        if nz.size and np.allclose(nz, nz[0]):
-            return Verdict(False, "backward draws a new mask instead of reusing the forward's "
-                           "(keep it in self.mask)", err, TOL)
     mistake = closest_mistake(grad, [
         ("backward applies the mask but misses the 1/(1 - p) scale", g * mask),
         ("backward ignores the mask: the gradient of a dropped unit must be 0", g),
-        ("backward scales by 1/(1 - p) but ignores the mask", g / (1 - p)),
+        ("backward scales by 1/(1 - p) but ignores the mask (the gradient of a dropped "
+         "unit must be 0)", g / (1 - p)),
         ("backward scales by 1/p instead of 1/(1 - p)", g * mask / p),
         ("backward multiplies by (1 - p) instead of dividing", g * mask * (1 - p)),
         ("backward ignores the upstream gradient", factor),
+        ("backward scales by 1/(1 - p) but the forward does not: the two must agree",
+         g * mask / (1 - p)),
     ], MISTAKE_TOL)
+    if mistake is None and np.any(((grad != 0) != (mask != 0))[g != 0]):
+        mistake = ("backward's zero pattern differs from the forward's mask: it draws a new "
+                   "mask instead of reusing the forward's (keep it in self.mask)")
     return Verdict(False, (mistake or "backward does not equal outputs_grad * mask / (1 - p)")
                    + fd_note, err, TOL)
 

@@ -1,0 +1,18 @@
+"""question: q1_relu
+diagnosis: mask from the upstream gradient
+"""
+import paddle
+import nndl.op as op
+from nndl.op import Op, Optimizer
+
+
+class ReLU(Op):
+    def __init__(self):
+        self.inputs = None
+        self.outputs = None
+        self.params = None
+    def forward(self, inputs):
+        self.inputs = inputs
+        return paddle.multiply(inputs, paddle.to_tensor(inputs > 0, dtype='float32'))
+    def backward(self, outputs_grads):
+        return paddle.multiply(outputs_grads, paddle.to_tensor(outputs_grads > 0, dtype='float32'))
