@@ -7,15 +7,16 @@ child, and accuracy is computed by the parent.
 """
 
 from autograder import reference as ref
+from nndl.checks import GRADED_CLASS
 from nndl.checks.core import StudentError, call_student, student_class, to_numpy
-from nndl.checks.probes import _tensor, loss_and_grads, seed_everything, stack_params
+from nndl.checks.probes import tensor, loss_and_grads, seed_everything, stack_params
 
 
 def _mlp_from(params, relu_cls=ref.ReLU, model_cls=ref.MLP_3L, **kwargs):
     sizes = [params[0][0].shape[0]] + [W.shape[1] for W, _ in params]
     model = model_cls(sizes, relu_cls=relu_cls, **kwargs)
     for layer, (W, b) in zip([model.fc1, model.fc2, model.fc3], params):
-        layer.params["W"], layer.params["b"] = _tensor(W), _tensor(b)
+        layer.params["W"], layer.params["b"] = tensor(W), tensor(b)
     return model
 
 
@@ -24,74 +25,81 @@ def mlp_loss_and_grads(ns, inputs):
     return loss_and_grads(ns, inputs, model=_mlp_from)
 
 
-def _train(model, loss_fn, optimizer, inputs, *eval_args):
-    X_train, y_train = _tensor(inputs["X_train"]), _tensor(inputs["y_train"])
-    X_test = _tensor(inputs["X_test"])
-    for _ in range(int(inputs["iterations"])):
-        logits = model(X_train)
-        loss_fn(logits, y_train)
-        loss_fn.backward()
-        optimizer.step()
-    return {"train_logits": to_numpy(model(X_train, *eval_args)),
-            "test_logits": to_numpy(model(X_test, *eval_args))}
-
-
-def _init(inputs):
+def setup(question, ns, inputs):
+    """The model, loss and optimizer of ``question``'s accuracy run: the
+    student's class for that question, the reference for the rest. Returns
+    ``(model, loss_fn, optimizer, eval_args)``."""
     seed_everything(inputs["seed"])
-    return stack_params(inputs)
+    params = stack_params(inputs)
+    lr = float(inputs["lr"])
+    if question == "q1_relu":
+        ReLU = student_class(ns, "ReLU")
+        call_student("ReLU()", ReLU)
+        model = _mlp_from(params, relu_cls=ReLU)
+    elif question == "q2_dropout":
+        Dropout = student_class(ns, "Dropout")
+        call_student("Dropout(drop_rate)", Dropout, float(inputs["p"]))
+        model = _mlp_from(params, model_cls=ref.MLP_3L_dropout, drop_rate=float(inputs["p"]),
+                          dropout_cls=Dropout)
+    else:
+        model = _mlp_from(params)
+    if question == "q3_l2":
+        Loss = student_class(ns, "BinaryCrossEntropyWithLogits")
+        loss = call_student("BinaryCrossEntropyWithLogits(model, lambd)", Loss, model,
+                            float(inputs["lambd"]))
+    else:
+        loss = ref.BinaryCrossEntropyWithLogits(model, 0.0)
+    if question == "q4_weight_decay":
+        BatchGD = student_class(ns, "BatchGD")
+        opt = call_student("BatchGD(init_lr, model, weight_decay)", BatchGD, lr, model,
+                           float(inputs["beta"]))
+    else:
+        opt = ref.BatchGD(lr, model, 0.0)
+    return model, loss, opt, (("dev",) if question == "q2_dropout" else ())
+
+
+def train(ns, inputs, question, checkpoints=()):
+    """Train for ``inputs['iterations']`` full-batch steps and return the train
+    and test logits (and, for calibration, the logits at ``checkpoints``)."""
+    model, loss_fn, optimizer, eval_args = setup(question, ns, inputs)
+    X_train, y_train = tensor(inputs["X_train"]), tensor(inputs["y_train"])
+    X_test = tensor(inputs["X_test"])
+    result = {}
+    try:
+        for i in range(1, int(inputs["iterations"]) + 1):
+            loss_fn(model(X_train), y_train)
+            loss_fn.backward()
+            optimizer.step()
+            if i in checkpoints:
+                result[f"train_logits_{i}"] = to_numpy(model(X_train, *eval_args))
+                result[f"test_logits_{i}"] = to_numpy(model(X_test, *eval_args))
+        result["train_logits"] = to_numpy(model(X_train, *eval_args))
+        result["test_logits"] = to_numpy(model(X_test, *eval_args))
+    except NotImplementedError:
+        raise StudentError(f"{GRADED_CLASS[question]} is not implemented yet") from None
+    except StudentError:
+        raise
+    except Exception as e:  # noqa: BLE001
+        raise StudentError(f"training with your {GRADED_CLASS[question]} raised "
+                           f"{type(e).__name__}: {e}") from None
+    return result
 
 
 def train_relu(ns, inputs):
     """Baseline MLP (lambda = 0, no decay) with the student's ReLU."""
-    ReLU = student_class(ns, "ReLU")
-    params = _init(inputs)
-    call_student("ReLU()", ReLU)
-    model = _mlp_from(params, relu_cls=ReLU)
-    loss = ref.BinaryCrossEntropyWithLogits(model, 0.0)
-    opt = ref.BatchGD(float(inputs["lr"]), model, 0.0)
-    return _guard(lambda: _train(model, loss, opt, inputs), "ReLU")
+    return train(ns, inputs, "q1_relu")
 
 
 def train_dropout(ns, inputs):
-    """Dropout MLP with the student's Dropout, evaluated in 'dev' mode."""
-    Dropout = student_class(ns, "Dropout")
-    params = _init(inputs)
-    call_student("Dropout(drop_rate)", Dropout, float(inputs["p"]))
-    model = _mlp_from(params, model_cls=ref.MLP_3L_dropout, drop_rate=float(inputs["p"]),
-                      dropout_cls=Dropout)
-    loss = ref.BinaryCrossEntropyWithLogits(model, 0.0)
-    opt = ref.BatchGD(float(inputs["lr"]), model, 0.0)
-    return _guard(lambda: _train(model, loss, opt, inputs, "dev"), "Dropout")
+    """Dropout MLP (p = 0.3) with the student's Dropout, evaluated in 'dev' mode."""
+    return train(ns, inputs, "q2_dropout")
 
 
 def train_l2(ns, inputs):
-    """MLP with the student's l2-regularized loss."""
-    Loss = student_class(ns, "BinaryCrossEntropyWithLogits")
-    model = _mlp_from(_init(inputs))
-    loss = call_student("BinaryCrossEntropyWithLogits(model, lambd)", Loss, model,
-                        float(inputs["lambd"]))
-    opt = ref.BatchGD(float(inputs["lr"]), model, 0.0)
-    return _guard(lambda: _train(model, loss, opt, inputs), "BinaryCrossEntropyWithLogits")
+    """MLP with the student's l2-regularized loss (lambda = 0.7)."""
+    return train(ns, inputs, "q3_l2")
 
 
 def train_decay(ns, inputs):
-    """MLP with the student's BatchGD and weight decay."""
-    BatchGD = student_class(ns, "BatchGD")
-    model = _mlp_from(_init(inputs))
-    loss = ref.BinaryCrossEntropyWithLogits(model, 0.0)
-    opt = call_student("BatchGD(init_lr, model, weight_decay)", BatchGD, float(inputs["lr"]),
-                       model, float(inputs["beta"]))
-    return _guard(lambda: _train(model, loss, opt, inputs), "BatchGD")
-
-
-def _guard(run, what):
-    try:
-        return run()
-    except NotImplementedError:
-        raise StudentError(f"{what} is not implemented yet") from None
-    except StudentError:
-        raise
-    except Exception as e:  # noqa: BLE001
-        raise StudentError(f"training with your {what} raised {type(e).__name__}: {e}") from None
-
-
+    """MLP with the student's BatchGD (weight decay 0.001)."""
+    return train(ns, inputs, "q4_weight_decay")

@@ -1,0 +1,182 @@
+"""Results of one grading: dataclasses, Gradescope's ``results.json`` format
+(validated with jsonschema) and an atomic writer.
+
+Gradescope's format: ``score``, ``execution_time``, ``output``, ``visibility``
+and ``tests[]`` with ``name``, ``score``, ``max_score``, ``status``,
+``output`` and ``visibility``. A hidden test shows only whether it passed;
+its diagnosis goes to the staff sidecar (``*.staff.json``).
+"""
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+MAX_MESSAGE = 2000        # characters of one test's output
+MAX_PROBLEMS = 20
+MAX_RESULTS_BYTES = 1_000_000
+
+SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "Gradescope autograder results",
+    "type": "object",
+    "required": ["score", "tests"],
+    "properties": {
+        "score": {"type": "number", "minimum": 0},
+        "execution_time": {"type": "number", "minimum": 0},
+        "output": {"type": "string"},
+        "output_format": {"enum": ["text", "html", "simple_format", "md", "ansi"]},
+        "visibility": {"enum": ["visible", "hidden", "after_due_date", "after_published"]},
+        "stdout_visibility": {"enum": ["visible", "hidden", "after_due_date", "after_published"]},
+        "extra_data": {"type": "object"},
+        "tests": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "score", "max_score"],
+                "properties": {
+                    "name": {"type": "string", "minLength": 1},
+                    "name_format": {"enum": ["text", "html", "simple_format", "md", "ansi"]},
+                    "number": {"type": "string"},
+                    "score": {"type": "number", "minimum": 0},
+                    "max_score": {"type": "number", "minimum": 0},
+                    "status": {"enum": ["passed", "failed"]},
+                    "output": {"type": "string"},
+                    "output_format": {"enum": ["text", "html", "simple_format", "md", "ansi"]},
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                    "visibility": {"enum": ["visible", "hidden", "after_due_date",
+                                            "after_published"]},
+                },
+                "additionalProperties": False,
+            },
+        },
+    },
+}
+
+
+def _clip(text, limit=MAX_MESSAGE):
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 20] + " [... truncated]"
+
+
+@dataclass
+class TestResult:
+    name: str               # e.g. "q1_relu.backward_fd"; starts with the question id
+    question: str
+    title: str
+    max_score: float
+    score: float
+    passed: bool
+    message: str            # the diagnosis (shown only for visible tests)
+    hidden: bool
+    visibility: str
+    measured: float = None
+    threshold: float = None
+
+    def student_output(self):
+        if self.hidden:
+            return f"{self.title}\n{'passed' if self.passed else 'failed'} (hidden test)"
+        return f"{self.title}\n{_clip(self.message)}"
+
+
+@dataclass
+class GradingResult:
+    submission: str
+    tests: list = field(default_factory=list)
+    problems: list = field(default_factory=list)   # notebook-level messages for the student
+    execution_time: float = 0.0
+    grader_error: str = None                       # set when the grader itself failed
+    staff: dict = field(default_factory=dict)      # logs and details for staff only
+
+    @property
+    def score(self):
+        return round(sum(t.score for t in self.tests), 4)
+
+    @property
+    def max_score(self):
+        return round(sum(t.max_score for t in self.tests), 4)
+
+    def question_scores(self):
+        scores = {}
+        for t in self.tests:
+            got, out_of = scores.get(t.question, (0.0, 0.0))
+            scores[t.question] = (got + t.score, out_of + t.max_score)
+        return scores
+
+    def summary(self):
+        """The top-level text: one line per question, then the problems."""
+        lines = [f"Total: {self.score:g} / {self.max_score:g}"]
+        for q, (got, out_of) in self.question_scores().items():
+            failed = [t for t in self.tests if t.question == q and not t.passed]
+            hint = ""
+            visible = [t for t in failed if not t.hidden]
+            if visible:
+                hint = f" - {_clip(visible[0].message, 200)}"
+            elif failed:
+                hint = f" - {len(failed)} hidden test(s) failed"
+            lines.append(f"{q}: {got:g} / {out_of:g}{hint}")
+        lines += [f"Note: {_clip(p, 500)}" for p in self.problems[:MAX_PROBLEMS]]
+        if self.grader_error:
+            lines.append("Autograder failed, contact staff.")
+        return "\n".join(lines)
+
+    def to_gradescope(self):
+        data = {
+            "score": self.score,
+            "execution_time": round(self.execution_time, 2),
+            "output": self.summary(),
+            "visibility": "visible",
+            "stdout_visibility": "hidden",
+            "tests": [
+                {"name": t.name, "score": round(t.score, 4), "max_score": t.max_score,
+                 "status": "passed" if t.passed else "failed",
+                 "output": t.student_output(), "visibility": t.visibility}
+                for t in self.tests
+            ],
+        }
+        return data
+
+    def to_staff(self):
+        return {"submission": self.submission, "score": self.score,
+                "grader_error": self.grader_error, "problems": self.problems,
+                "tests": [asdict(t) for t in self.tests], **self.staff}
+
+
+def validate(data):
+    """Raise jsonschema.ValidationError when ``data`` is not Gradescope's format."""
+    import jsonschema
+
+    jsonschema.validate(data, SCHEMA)
+
+
+def write_json_atomic(path, data, limit=None):
+    """Write ``data`` as JSON to ``path`` via a temporary file and rename, so a
+    reader never sees half a file. With ``limit``, fail rather than exceed it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    if limit is not None and len(text.encode()) > limit:
+        raise ValueError(f"{path.name} would be {len(text.encode())} bytes (> {limit})")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_results(result, path):
+    """Write ``results.json`` (Gradescope's format, validated, < 1 MB) and the
+    staff sidecar next to it (``results.staff.json``)."""
+    data = result.to_gradescope()
+    validate(data)
+    write_json_atomic(path, data, limit=MAX_RESULTS_BYTES)
+    path = Path(path)
+    write_json_atomic(path.with_name(path.stem + ".staff.json"), result.to_staff())
+    return data

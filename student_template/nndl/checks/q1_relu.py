@@ -1,0 +1,79 @@
+"""Public checks of q1_relu: ``ReLU.forward`` and ``ReLU.backward``.
+
+forward:  A = max(Z, 0)
+backward: dR/dZ = dR/dA * (Z > 0), checked against centered finite
+          differences of f(Z) = sum(G * max(Z, 0)) with a random upstream
+          gradient G (so a backward that ignores G is caught). Inputs are kept
+          at least 0.1 away from the kink, where the difference quotient with
+          h = 1e-6 is exact.
+"""
+
+import numpy as np
+
+from .core import Check, Verdict, closest_mistake, output
+from .formulas import relu
+from .gradcheck import numerical_gradient, scaled_error
+
+# Finite differences of a piecewise-linear function away from its kink are
+# exact up to float64 rounding (~1e-10 here); 1e-5 leaves room for student
+# code that casts to float32 (relative rounding ~6e-8) and is 100x below the
+# smallest wrong variant (errors of order 1).
+TOL = 1e-5
+MISTAKE_TOL = 1e-3
+PROBE = "nndl.checks.probes:relu_forward_backward"
+
+
+def away_from_kink(rng, shape, margin=0.1, dtype=np.float64):
+    """Uniform values in [-2, -margin] U [margin, 2]."""
+    return (rng.uniform(margin, 2.0, shape) * rng.choice([-1.0, 1.0], shape)).astype(dtype)
+
+
+def make_inputs(seed, shape=(8, 6), dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    return {"x": away_from_kink(rng, shape, dtype=dtype),
+            "g": rng.standard_normal(shape).astype(dtype)}
+
+
+def judge_forward(inputs, outputs):
+    x = inputs["x"]
+    out = output(outputs, "out", x.shape)
+    err = scaled_error(out, relu(x))
+    if err <= TOL:
+        return Verdict(True, "forward returns max(x, 0)", err, TOL)
+    mistake = closest_mistake(out, [
+        ("forward returns the 0/1 mask (x > 0) instead of max(x, 0)", (x > 0).astype(float)),
+        ("forward returns its input unchanged", x),
+        ("forward keeps the negative part: min(x, 0) instead of max(x, 0)", np.minimum(x, 0)),
+    ], MISTAKE_TOL)
+    return Verdict(False, mistake or "forward does not return max(x, 0)", err, TOL)
+
+
+def judge_backward(inputs, outputs):
+    x, g = np.asarray(inputs["x"], np.float64), np.asarray(inputs["g"], np.float64)
+    grad = output(outputs, "grad", x.shape)
+    fd = numerical_gradient(lambda v: float(np.sum(g * relu(v))), x.copy())
+    err = scaled_error(grad, fd)
+    if err <= TOL:
+        return Verdict(True, "backward matches finite differences", err, TOL)
+    mistake = closest_mistake(grad, [
+        ("backward ignores the upstream gradient: it returns the mask (x > 0) "
+         "instead of outputs_grads * (x > 0)", (x > 0).astype(float)),
+        ("backward returns the upstream gradient unchanged: it must be 0 where "
+         "the forward's input was negative", g),
+        ("backward builds the mask from the upstream gradient; use the forward's "
+         "input (self.inputs > 0)", g * (g > 0)),
+        ("the mask is inverted: the gradient passes where the input was negative", g * (x < 0)),
+        ("backward multiplies by the forward's output max(x, 0) instead of the 0/1 mask",
+         g * relu(x)),
+    ], MISTAKE_TOL)
+    return Verdict(False, mistake or "backward does not match finite differences of max(x, 0)",
+                   err, TOL)
+
+
+CHECKS = [
+    Check("q1_relu.forward", "q1_relu", "ReLU.forward returns max(x, 0)",
+          PROBE, make_inputs, judge_forward),
+    Check("q1_relu.backward_fd", "q1_relu",
+          "ReLU.backward matches finite differences (random upstream gradient)",
+          PROBE, make_inputs, judge_backward),
+]

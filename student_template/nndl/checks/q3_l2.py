@@ -1,0 +1,145 @@
+"""Public checks of q3_l2: the l2 term of ``BinaryCrossEntropyWithLogits``.
+
+loss:      R = CE(y, sigma(o)) + lambda / (2N) * sum_l ||W_l||^2   (W only, not b)
+gradient:  the whole model + loss, w.r.t. every W and b, against centered
+           finite differences of R in float64 (``backward()`` adds
+           lambda * W / N to each Linear's grads['W']).
+
+The public checks use a model of Linear layers only, so that they depend on
+nothing but the loss; the hidden ones use the book's MLP with ReLU.
+Logits are kept moderate (|o| < 4) so the book's non-stable formula is exact.
+"""
+
+import numpy as np
+
+from .core import Check, StudentError, Verdict, closest_mistake, output
+from .formulas import cross_entropy_with_logits, l2_penalty, regularized_loss, stack_forward
+from .gradcheck import numerical_gradient, scaled_error
+
+# Loss values: float64 formula vs float64 student code agree to ~1e-15; 1e-5
+# relative leaves room for float32 casts (~1e-7) and is far below the
+# smallest wrong variant (the l2 term is >= 5% of the loss for lambda > 0).
+LOSS_TOL = 1e-5
+# Gradients vs finite differences (h = 1e-6, float64): truncation and
+# rounding ~1e-8 relative to the gradient's scale.
+GRAD_TOL = 1e-5
+MISTAKE_TOL = 1e-3
+MAX_LOGIT = 4.0
+PROBE = "nndl.checks.probes:loss_and_grads"
+
+
+def make_inputs(seed, sizes=(3, 4, 1), n=12, lambdas=(0.0, 0.7), relu_between=False):
+    rng = np.random.default_rng(seed + 3)
+    X = rng.standard_normal((n, sizes[0]))
+    y = (rng.uniform(size=(n, 1)) < 0.5).astype(np.float64)
+    inputs = {"X": X, "y": y, "lambdas": np.array(lambdas, dtype=np.float64)}
+    params = []
+    for i in range(len(sizes) - 1):
+        W = rng.standard_normal((sizes[i], sizes[i + 1]))
+        b = rng.uniform(-0.5, 0.5, (1, sizes[i + 1]))
+        params.append((W, b))
+    # shrink the last layer until the logits are moderate
+    o = np.abs(stack_forward(params, X, relu_between)).max()
+    if o > MAX_LOGIT:
+        W, b = params[-1]
+        params[-1] = (W * MAX_LOGIT / o, b * MAX_LOGIT / o)
+    for i, (W, b) in enumerate(params):
+        inputs[f"W{i}"], inputs[f"b{i}"] = W, b
+    return inputs
+
+
+def _params(inputs):
+    n = sum(1 for k in inputs if k.startswith("W"))
+    return [(np.asarray(inputs[f"W{i}"]), np.asarray(inputs[f"b{i}"])) for i in range(n)]
+
+
+def judge_loss(inputs, outputs, relu_between=False):
+    params, X, y = _params(inputs), inputs["X"], inputs["y"]
+    N = len(X)
+    Ws, bs = [W for W, _ in params], [b for _, b in params]
+    ce = cross_entropy_with_logits(stack_forward(params, X, relu_between), y)
+    worst, messages = 0.0, []
+    for k, lambd in enumerate(np.asarray(inputs["lambdas"]).reshape(-1)):
+        value = float(output(outputs, f"loss_{k}", ()))
+        expected = ce + l2_penalty(Ws, lambd, N)
+        err = abs(value - expected) / abs(expected)
+        worst = max(worst, err)
+        if err <= LOSS_TOL:
+            continue
+        reg = sum(np.sum(W ** 2) for W in Ws)
+        mistake = closest_mistake(np.array(value), [
+            ("the l2 term is missing from the loss", np.array(ce)),
+            ("the l2 term also includes the biases b; regularize W only",
+             np.array(ce + l2_penalty(Ws + bs, lambd, N))),
+            ("the l2 term is twice too large: lambda/N instead of lambda/(2N)",
+             np.array(ce + 2 * l2_penalty(Ws, lambd, N))),
+            ("the l2 term is not divided by the batch size N", np.array(ce + lambd * reg / 2)),
+            ("the l2 term is not divided by 2N", np.array(ce + lambd * reg)),
+            ("the penalty uses |W| (l1) instead of W**2 (l2)",
+             np.array(ce + lambd / (2 * N) * sum(np.sum(np.abs(W)) for W in Ws))),
+            ("the cross-entropy part is wrong (check the sign and the 1/N)",
+             np.array(-ce + l2_penalty(Ws, lambd, N))),
+        ], MISTAKE_TOL) if lambd > 0 else "with lambda = 0 the loss must be the plain cross-entropy"
+        messages.append(f"lambda = {lambd:g}: loss {value:.6g}, expected {expected:.6g}"
+                        + (f" - {mistake}" if mistake else ""))
+    if not messages:
+        return Verdict(True, "loss = CE + lambda/(2N) * sum ||W||^2 for every lambda",
+                       worst, LOSS_TOL)
+    return Verdict(False, "; ".join(messages), worst, LOSS_TOL)
+
+
+def judge_gradient(inputs, outputs, relu_between=False):
+    params, X, y = _params(inputs), inputs["X"], inputs["y"]
+    N = len(X)
+    worst, messages = 0.0, []
+    for k, lambd in enumerate(np.asarray(inputs["lambdas"]).reshape(-1)):
+        got, fds = [], []
+        for i, (W, b) in enumerate(params):
+            for name, arr in ((f"W{i}", W), (f"b{i}", b)):
+                def f(v, name=name):
+                    ps = [(v if f"W{j}" == name else Wj, v if f"b{j}" == name else bj)
+                          for j, (Wj, bj) in enumerate(params)]
+                    return regularized_loss(ps, X, y, lambd, relu_between)
+                fds.append(numerical_gradient(f, np.array(arr, dtype=np.float64)))
+                got.append(output(outputs, f"d{name}_{k}", None).reshape(-1))
+                if got[-1].size != arr.size:
+                    raise StudentError(f"grads['{name[0]}'] of layer {i + 1} has "
+                                       f"{got[-1].size} entries, expected {arr.size}")
+        actual = np.concatenate(got)
+        fd = np.concatenate([a.reshape(-1) for a in fds])
+        err = scaled_error(actual, fd)
+        worst = max(worst, err)
+        if err <= GRAD_TOL:
+            continue
+        dW = np.concatenate([np.concatenate([W.reshape(-1), np.zeros(b.size)])
+                             for W, b in params])   # lambda W / N placed on the W entries
+        db = np.concatenate([np.concatenate([np.zeros(W.size), b.reshape(-1)])
+                             for W, b in params])
+        l2 = lambd * dW / N
+        mistake = closest_mistake(actual, [
+            ("the l2 gradient is missing from grads['W']", fd - l2),
+            (f"the l2 gradient is N = {N} times too large: add lambda * W / N, not lambda * W",
+             fd - l2 + lambd * dW),
+            ("the l2 gradient is added twice (2 * lambda * W / N)", fd + l2),
+            ("the l2 gradient is half what it should be (lambda * W / (2N))", fd - l2 / 2),
+            ("the l2 gradient has the wrong sign", fd - 2 * l2),
+            ("the biases are regularized too: add lambda * W / N to grads['W'] only",
+             fd + lambd * db / N),
+            ("the l2 gradient uses sign(W) (l1) instead of W", fd - l2 + lambd * np.sign(dW) / N),
+        ], MISTAKE_TOL) if lambd > 0 else None
+        messages.append(f"lambda = {lambd:g}: gradient differs from finite differences"
+                        + (f" - {mistake}" if mistake else ""))
+    if not messages:
+        return Verdict(True, "gradients of every W and b match finite differences",
+                       worst, GRAD_TOL)
+    return Verdict(False, "; ".join(messages), worst, GRAD_TOL)
+
+
+CHECKS = [
+    Check("q3_l2.loss_value", "q3_l2",
+          "loss = CE + lambda/(2N) * sum ||W||^2 (lambda = 0 and 0.7)",
+          PROBE, make_inputs, judge_loss),
+    Check("q3_l2.gradient_fd", "q3_l2",
+          "backward(): gradients of every W and b match finite differences",
+          PROBE, lambda seed: make_inputs(seed, lambdas=(0.7,)), judge_gradient),
+]

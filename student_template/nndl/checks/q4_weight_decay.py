@@ -1,0 +1,102 @@
+"""Public checks of q4_weight_decay: ``BatchGD.gradient_descent`` and ``step``.
+
+update:  theta_t = (1 - beta) * theta_{t-1} - alpha * g_t
+
+The (alpha, beta) pairs are chosen so that the usual wrong forms,
+(1 - alpha*beta) x - alpha g, (1 - beta)(x - alpha g) and (1 + beta) x - alpha g,
+all differ from the right one by far more than the tolerance (alpha != 1,
+beta > 0, and alpha*beta not negligible).
+"""
+
+import numpy as np
+
+from .core import Check, Verdict, closest_mistake, output
+from .formulas import decayed_step
+from .gradcheck import scaled_error
+
+# Exact formula: float64 agrees to ~1e-16; 1e-6 leaves room for float32 casts
+# (~6e-8). The nearest wrong form at (0.2, 0.001) differs by 8e-4 relative.
+TOL = 1e-6
+MISTAKE_TOL = 1e-6
+LR_BETA = ((0.3, 0.05), (0.2, 0.001), (0.5, 0.0))
+
+
+def make_formula_inputs(seed, lr_beta=LR_BETA, shape=(3, 4), dtype=np.float64):
+    rng = np.random.default_rng(seed + 4)
+    return {"x": rng.standard_normal(shape).astype(dtype),
+            "g": rng.standard_normal(shape).astype(dtype),
+            "lr_beta": np.array(lr_beta, dtype=np.float64)}
+
+
+def make_step_inputs(seed, lr=0.3, beta=0.05, sizes=(3, 4, 2)):
+    rng = np.random.default_rng(seed + 5)
+    inputs = {"lr": np.array(lr), "beta": np.array(beta)}
+    for i in range(len(sizes) - 1):
+        inputs[f"W{i}"] = rng.standard_normal((sizes[i], sizes[i + 1]))
+        inputs[f"b{i}"] = rng.standard_normal((1, sizes[i + 1]))
+        inputs[f"gW{i}"] = rng.standard_normal((sizes[i], sizes[i + 1]))
+        inputs[f"gb{i}"] = rng.standard_normal((1, sizes[i + 1]))
+    return inputs
+
+
+def wrong_forms(x, g, lr, beta):
+    return [
+        ("decay is scaled by the learning rate: (1 - lr*beta) x - lr g; "
+         "the lab's rule is (1 - beta) x - lr g", (1 - lr * beta) * x - lr * g),
+        ("decay applied after the step: (1 - beta)(x - lr g); decay the old x only",
+         (1 - beta) * (x - lr * g)),
+        ("decay has the wrong sign: (1 + beta) x - lr g", (1 + beta) * x - lr * g),
+        ("no weight decay: x - lr g", x - lr * g),
+        ("the gradient is added (ascent): use - lr * g", (1 - beta) * x + lr * g),
+        ("x is multiplied by beta instead of (1 - beta)", beta * x - lr * g),
+        ("the learning rate is ignored: (1 - beta) x - g", (1 - beta) * x - g),
+    ]
+
+
+def judge_formula(inputs, outputs):
+    x, g = np.asarray(inputs["x"], np.float64), np.asarray(inputs["g"], np.float64)
+    pairs = np.asarray(inputs["lr_beta"])
+    new = output(outputs, "new", (len(pairs),) + x.shape)
+    worst, messages = 0.0, []
+    for k, (lr, beta) in enumerate(pairs):
+        err = scaled_error(new[k], decayed_step(x, g, lr, beta))
+        worst = max(worst, err)
+        if err > TOL:
+            mistake = closest_mistake(new[k], wrong_forms(x, g, lr, beta), MISTAKE_TOL)
+            messages.append(f"lr = {lr:g}, beta = {beta:g}: "
+                            + (mistake or "result is not (1 - beta) x - lr g"))
+    if not messages:
+        return Verdict(True, "gradient_descent returns (1 - beta) x - lr g", worst, TOL)
+    return Verdict(False, "; ".join(messages), worst, TOL)
+
+
+def judge_step(inputs, outputs):
+    lr, beta = float(inputs["lr"]), float(inputs["beta"])
+    n = sum(1 for k in inputs if k.startswith("W"))
+    worst, messages = 0.0, []
+    for i in range(n):
+        for key in ("W", "b"):
+            old, grad = np.asarray(inputs[f"{key}{i}"]), np.asarray(inputs[f"g{key}{i}"])
+            new = output(outputs, f"{key}{i}", old.shape)
+            err = scaled_error(new, decayed_step(old, grad, lr, beta))
+            worst = max(worst, err)
+            if err > TOL:
+                if np.array_equal(new, old):
+                    msg = "was not updated"
+                else:
+                    msg = (closest_mistake(new, wrong_forms(old, grad, lr, beta), MISTAKE_TOL)
+                           or "is not (1 - beta) x - lr g")
+                messages.append(f"params['{key}'] of layer {i + 1} {msg}")
+    if not messages:
+        return Verdict(True, "step() updates every parameter of every layer", worst, TOL)
+    return Verdict(False, "step(): " + "; ".join(messages), worst, TOL)
+
+
+CHECKS = [
+    Check("q4_weight_decay.gradient_descent", "q4_weight_decay",
+          "gradient_descent returns (1 - beta) x - lr g",
+          "nndl.checks.probes:gradient_descent_values", make_formula_inputs, judge_formula),
+    Check("q4_weight_decay.step", "q4_weight_decay",
+          "step() updates W and b of every layer with parameters",
+          "nndl.checks.probes:step_updates", make_step_inputs, judge_step),
+]
