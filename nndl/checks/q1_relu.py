@@ -72,7 +72,7 @@ def judge_backward(inputs, outputs):
 
 CHECKS = [
     Check("q1_relu.forward", "q1_relu", "ReLU.forward returns max(x, 0)",
-          PROBE, make_inputs, judge_forward),
+          "nndl.checks.probes:relu_forward", make_inputs, judge_forward),
     Check("q1_relu.backward_fd", "q1_relu",
           "ReLU.backward matches finite differences (random upstream gradient)",
           PROBE, make_inputs, judge_backward),

@@ -9,6 +9,8 @@ self-check and is why the official grade never relies on it.
 from .core import Check, StudentError, Verdict, judged, resolve, to_numpy
 
 QUESTIONS = ("q1_relu", "q2_dropout", "q3_l2", "q4_weight_decay")
+GRADED_CLASS = {"q1_relu": "ReLU", "q2_dropout": "Dropout",
+                "q3_l2": "BinaryCrossEntropyWithLogits", "q4_weight_decay": "BatchGD"}
 SELF_CHECK_SEED = 7  # the official grader uses its own seeds (see its config)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from .core import StudentError, call_student, student_class, to_numpy
 
 
-def _tensor(a):
+def tensor(a):
     import paddle
 
     return paddle.to_tensor(np.asarray(a))
@@ -31,11 +31,17 @@ def seed_everything(seed):
 
 
 # ---------------------------------------------------------------- q1_relu
+def relu_forward(ns, inputs):
+    ReLU = student_class(ns, "ReLU")
+    relu = call_student("ReLU()", ReLU)
+    return {"out": to_numpy(call_student("ReLU.forward", relu.forward, tensor(inputs["x"])))}
+
+
 def relu_forward_backward(ns, inputs):
     ReLU = student_class(ns, "ReLU")
     relu = call_student("ReLU()", ReLU)
-    out = call_student("ReLU.forward", relu.forward, _tensor(inputs["x"]))
-    grad = call_student("ReLU.backward", relu.backward, _tensor(inputs["g"]))
+    out = call_student("ReLU.forward", relu.forward, tensor(inputs["x"]))
+    grad = call_student("ReLU.backward", relu.backward, tensor(inputs["g"]))
     return {"out": to_numpy(out), "grad": to_numpy(grad)}
 
 
@@ -44,7 +50,7 @@ def dropout_forward(ns, inputs):
     Dropout = student_class(ns, "Dropout")
     seed_everything(inputs["seed"])
     drop = call_student("Dropout(drop_rate)", Dropout, float(inputs["p"]))
-    out = call_student("Dropout.forward", drop.forward, _tensor(inputs["x"]))
+    out = call_student("Dropout.forward", drop.forward, tensor(inputs["x"]))
     return {"out": to_numpy(out)}
 
 
@@ -59,7 +65,7 @@ def dropout_backward(ns, inputs):
     def forward_at(xv):
         seed_everything(seed)
         d = call_student("Dropout(drop_rate)", Dropout, p)
-        return to_numpy(call_student("Dropout.forward", d.forward, _tensor(xv.astype(inputs["x"].dtype))))
+        return to_numpy(call_student("Dropout.forward", d.forward, tensor(xv.astype(inputs["x"].dtype))))
 
     plus, minus = [], []
     for i in range(x.size):
@@ -69,8 +75,8 @@ def dropout_backward(ns, inputs):
         minus.append(forward_at(x - e.reshape(x.shape)))
     seed_everything(seed)
     drop = call_student("Dropout(drop_rate)", Dropout, p)
-    out = call_student("Dropout.forward", drop.forward, _tensor(inputs["x"]))
-    grad = call_student("Dropout.backward", drop.backward, _tensor(inputs["g"]))
+    out = call_student("Dropout.forward", drop.forward, tensor(inputs["x"]))
+    grad = call_student("Dropout.backward", drop.backward, tensor(inputs["g"]))
     return {"out": to_numpy(out), "grad": to_numpy(grad),
             "plus": np.stack(plus), "minus": np.stack(minus)}
 
@@ -86,7 +92,7 @@ class LinearStack:
         self.layers = []
         for i, (W, b) in enumerate(params):
             layer = op.Linear(W.shape[0], W.shape[1], name=f"fc{i + 1}")
-            layer.params["W"], layer.params["b"] = _tensor(W), _tensor(b)
+            layer.params["W"], layer.params["b"] = tensor(W), tensor(b)
             self.layers.append(layer)
 
     def __call__(self, X):
@@ -113,7 +119,7 @@ def loss_and_grads(ns, inputs, model=None):
     parameters (default: :class:`LinearStack`)."""
     Loss = student_class(ns, "BinaryCrossEntropyWithLogits")
     params = stack_params(inputs)
-    X, y = _tensor(inputs["X"]), _tensor(inputs["y"])
+    X, y = tensor(inputs["X"]), tensor(inputs["y"])
     result = {}
     for k, lambd in enumerate(np.asarray(inputs["lambdas"]).reshape(-1)):
         net = (model or LinearStack)(params)
@@ -144,7 +150,7 @@ def gradient_descent_values(ns, inputs):
     for lr, beta in np.asarray(inputs["lr_beta"]):
         opt = _optimizer(ns, {"lr": lr, "beta": beta})
         new = call_student("BatchGD.gradient_descent", opt.gradient_descent,
-                           _tensor(inputs["x"]), _tensor(inputs["g"]), float(lr))
+                           tensor(inputs["x"]), tensor(inputs["g"]), float(lr))
         outs.append(to_numpy(new))
     return {"new": np.stack(outs)}
 
@@ -165,7 +171,7 @@ def step_updates(ns, inputs):
     net.layers.insert(1, NoParams())
     linears = [layer for layer in net.layers if layer.params]
     for i, layer in enumerate(linears):
-        layer.grads["W"], layer.grads["b"] = _tensor(inputs[f"gW{i}"]), _tensor(inputs[f"gb{i}"])
+        layer.grads["W"], layer.grads["b"] = tensor(inputs[f"gW{i}"]), tensor(inputs[f"gb{i}"])
     opt = _optimizer(ns, inputs, net)
     call_student("BatchGD.step", opt.step, returns=False)
     out = {}

@@ -28,7 +28,30 @@ MAX_LOGIT = 4.0
 PROBE = "nndl.checks.probes:loss_and_grads"
 
 
+KINK_MARGIN = 1e-3  # no ReLU pre-activation closer to 0 than this (h = 1e-6)
+
+
+def _min_preactivation(params, X):
+    a, smallest = np.asarray(X, dtype=np.float64), np.inf
+    for W, b in params[:-1]:
+        z = a @ W + b
+        smallest = min(smallest, float(np.min(np.abs(z))))
+        a = np.maximum(z, 0)
+    return smallest
+
+
 def make_inputs(seed, sizes=(3, 4, 1), n=12, lambdas=(0.0, 0.7), relu_between=False):
+    """Data, labels and parameters; with ReLUs, redrawn (deterministically)
+    until every pre-activation is at least KINK_MARGIN away from the kink, where
+    finite differences would be wrong for correct code."""
+    for attempt in range(100):
+        inputs = _draw_inputs(seed + 1000 * attempt, sizes, n, lambdas, relu_between)
+        if not relu_between or _min_preactivation(_params(inputs), inputs["X"]) > KINK_MARGIN:
+            return inputs
+    raise RuntimeError("no input draw kept away from the ReLU kink")
+
+
+def _draw_inputs(seed, sizes, n, lambdas, relu_between):
     rng = np.random.default_rng(seed + 3)
     X = rng.standard_normal((n, sizes[0]))
     y = (rng.uniform(size=(n, 1)) < 0.5).astype(np.float64)

@@ -1,0 +1,176 @@
+"""End to end: grade.py on whole notebooks, in the sandbox, including
+adversarial ones. Each misbehaviour must cost only its own question."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import BOOK, ROOT, class_sources, notebook_from, write_notebook
+
+QUESTION_LIMIT = 10   # seconds; correct questions take ~2 s
+
+
+@pytest.fixture(scope="module")
+def short_config(tmp_path_factory):
+    text = (ROOT / "autograder" / "grading.toml").read_text()
+    text = text.replace("question_time_limit = 60", f"question_time_limit = {QUESTION_LIMIT}")
+    assert f"question_time_limit = {QUESTION_LIMIT}" in text
+    path = tmp_path_factory.mktemp("cfg") / "grading.toml"
+    path.write_text(text)
+    return path
+
+
+def grade(nb_path, results, config, *extra):
+    proc = subprocess.run([sys.executable, str(ROOT / "grade.py"), str(nb_path), "--results",
+                           str(results), "--config", str(config), *extra],
+                          capture_output=True, text=True, timeout=600)
+    data = json.loads(results.read_text())
+    return proc, data
+
+
+def per_question(data):
+    scores = {}
+    for t in data["tests"]:
+        q = t["name"].split(".")[0]
+        scores[q] = scores.get(q, 0) + t["score"]
+    return scores
+
+
+def outputs_of(data, question):
+    return " | ".join(t["output"] for t in data["tests"] if t["name"].startswith(question))
+
+
+def book_with(**replacements):
+    classes = class_sources(BOOK)
+    for name, src in replacements.items():
+        if src is None:
+            classes.pop(name)
+        else:
+            classes[name] = src
+    return classes
+
+
+def test_book_code_scores_full_marks_fast_whatever_the_experiment_cells(tmp_path, short_config):
+    nb = notebook_from(book_with(), extra_cells=[
+        "import time\ntime.sleep(3600)",                       # a ten-minute experiment
+        "for i in range(10**12):\n    pass",
+        "raise RuntimeError('crash in an experiment cell')"])
+    proc, data = grade(write_notebook(nb, tmp_path / "book.ipynb"), tmp_path / "r.json",
+                       short_config)
+    assert proc.returncode == 0, proc.stderr
+    assert data["score"] == 100, data["output"]
+    assert all(t["name"].split(".")[0] in ("q1_relu", "q2_dropout", "q3_l2", "q4_weight_decay")
+               for t in data["tests"])
+    assert "Total: 100 / 100" in proc.stdout
+
+
+def test_hang_exit_and_flood_cost_only_their_questions(tmp_path, short_config):
+    classes = book_with(
+        ReLU=class_sources(BOOK)["ReLU"].replace(
+            "        return paddle.multiply(outputs_grads,",
+            "        while True:\n            pass\n        return paddle.multiply(outputs_grads,"),
+        Dropout=class_sources(BOOK)["Dropout"].replace(
+            "        mask = paddle.cast(", "        import os; os._exit(0)\n        mask = paddle.cast("),
+        BatchGD=class_sources(BOOK)["BatchGD"].replace(
+            "        x = (1 - self.weight_decay)",
+            "        if not getattr(BatchGD, 'spammed', False):\n"
+            "            BatchGD.spammed = True\n"
+            "            print('spam ' * 10_000_000)  # 50 MB, once\n"
+            "        x = (1 - self.weight_decay)"),
+    )
+    proc, data = grade(write_notebook(notebook_from(classes), tmp_path / "a.ipynb"),
+                       tmp_path / "r.json", short_config)
+    assert proc.returncode == 0
+    scores = per_question(data)
+    assert scores == {"q1_relu": 4, "q2_dropout": 0, "q3_l2": 25, "q4_weight_decay": 25}, scores
+    assert "time limit" in outputs_of(data, "q1_relu.backward_fd")
+    assert "exited early" in outputs_of(data, "q2_dropout.forward_stats")
+    assert (tmp_path / "r.json").stat().st_size < 1_000_000
+    staff = json.loads((tmp_path / "r.staff.json").read_text())
+    log = staff["questions"]["q4_weight_decay"]["output"]
+    assert "spam" in log and len(log) <= 64 * 1024 + 200
+
+
+def test_forgery_cannot_change_the_score(tmp_path, short_config):
+    results = tmp_path / "r.json"
+    forged = json.dumps({"score": 100, "tests": []})
+    relu = class_sources(BOOK)["ReLU"].replace(
+        "return paddle.multiply(outputs_grads, paddle.to_tensor(self.inputs > 0, dtype='float32'))",
+        "return outputs_grads")  # wrong: no mask
+    evil = f'''class Evil:
+    import numpy, json, pathlib, sys
+    numpy.allclose = lambda *a, **k: True
+    numpy.max = lambda *a, **k: 0.0
+    numpy.abs = lambda x, *a, **k: x * 0
+    import nndl.checks.q1_relu as _m, nndl.checks.gradcheck as _g
+    _m.TOL = 1e9
+    _g.scaled_error = lambda *a: 0.0
+    print({forged!r})
+    sys.__stdout__.write({forged!r})
+    for _p in [{str(results)!r}, "results.json", "../results.json", "../../results.json"]:
+        try:
+            pathlib.Path(_p).write_text({forged!r})
+        except OSError:
+            pass
+'''
+    classes = {"Evil": evil, **book_with(ReLU=relu)}
+    proc, data = grade(write_notebook(notebook_from(classes), tmp_path / "f.ipynb"), results,
+                       short_config)
+    assert proc.returncode == 0
+    scores = per_question(data)
+    assert scores["q1_relu"] < 25 and scores["q2_dropout"] == 25, scores
+    assert data["score"] < 100
+    assert "unchanged" in outputs_of(data, "q1_relu.backward_fd")
+
+
+def test_syntax_error_and_missing_class(tmp_path, short_config):
+    classes = book_with(ReLU="class ReLU(Op):\n    def forward(self, inputs)\n        return 1",
+                        Dropout=None)
+    proc, data = grade(write_notebook(notebook_from(classes), tmp_path / "s.ipynb"),
+                       tmp_path / "r.json", short_config)
+    assert proc.returncode == 0
+    assert per_question(data) == {"q1_relu": 0, "q2_dropout": 0, "q3_l2": 25,
+                                  "q4_weight_decay": 25}
+    assert "syntax error" in data["output"]
+    assert "class Dropout is not defined" in outputs_of(data, "q2_dropout.forward_stats")
+
+
+def test_segfault_and_memory_blowup(tmp_path, short_config):
+    classes = book_with(
+        BinaryCrossEntropyWithLogits=class_sources(BOOK)["BinaryCrossEntropyWithLogits"].replace(
+            "        self.predicts = self.logistic(logits)",
+            "        import ctypes; ctypes.string_at(0)\n        self.predicts = self.logistic(logits)"),
+        BatchGD=class_sources(BOOK)["BatchGD"].replace(
+            "        x = (1 - self.weight_decay)",
+            "        hog = [bytearray(2**28) for _ in range(64)]\n        x = (1 - self.weight_decay)"),
+    )
+    proc, data = grade(write_notebook(notebook_from(classes), tmp_path / "c.ipynb"),
+                       tmp_path / "r.json", short_config)
+    assert proc.returncode == 0
+    scores = per_question(data)
+    assert scores == {"q1_relu": 25, "q2_dropout": 25, "q3_l2": 0, "q4_weight_decay": 0}, scores
+    assert "crashed" in outputs_of(data, "q3_l2.loss_value")
+
+
+@pytest.mark.parametrize("content", [b"", b"{oops", b"not a notebook at all"])
+def test_bad_files_get_a_results_file_and_exit_zero(tmp_path, content, short_config, config):
+    path = tmp_path / "bad.ipynb"
+    path.write_bytes(content)
+    proc, data = grade(path, tmp_path / "r.json", short_config)
+    assert proc.returncode == 0
+    assert data["score"] == 0 and len(data["tests"]) == len(config.checks)
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_gpu_without_cuda_fails_clearly_with_results(tmp_path, short_config):
+    import paddle
+
+    if paddle.is_compiled_with_cuda():
+        pytest.skip("this paddle has CUDA")
+    nb = write_notebook(notebook_from(book_with()), tmp_path / "g.ipynb")
+    proc, data = grade(nb, tmp_path / "r.json", short_config, "--device", "gpu")
+    assert proc.returncode == 2
+    assert "not compiled with CUDA" in proc.stderr
+    assert data["score"] == 0 and "Autograder failed" in data["output"]
