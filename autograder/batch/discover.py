@@ -1,0 +1,149 @@
+"""Find the submissions in a folder: one per student, named by student id.
+
+Accepted layouts (entries directly inside the folder)::
+
+    alice.ipynb               a notebook; the id is the file stem
+    bob/lab.ipynb             a folder holding one notebook (searched recursively);
+                              the id is the folder name
+    carol.zip                 otter's ``grader.export()`` zip; the id is the zip stem,
+                              the notebook is the zip's only ``.ipynb`` member
+
+Anything wrong with one student's entry (no notebook, two notebooks, a corrupt
+or oversized zip, two entries with the same id) becomes that student's status;
+it never stops the batch. Hidden entries (``.name``), ``__MACOSX`` and
+``.ipynb_checkpoints`` are ignored.
+
+Zips are never extracted to disk: only the ``.ipynb`` member is read, in
+memory, and at most ``MAX_NOTEBOOK_BYTES`` of it, so member names such as
+``../../x`` and zip bombs do no harm.
+"""
+
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from ..extract import MAX_NOTEBOOK_BYTES
+
+OK = "ok"
+RESERVED = {"gradebook.csv", "report.html", "batch.log"}   # names used in OUT_DIR
+
+
+class SubmissionError(Exception):
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+@dataclass
+class Submission:
+    sid: str                 # student id
+    source: str              # what was found, relative to the submissions folder
+    path: Path = None        # the notebook, or the zip holding it
+    member: str = None       # the notebook's name inside the zip
+    status: str = OK         # OK, or why it cannot be graded
+    message: str = ""
+
+    @property
+    def ok(self):
+        return self.status == OK
+
+    def read(self):
+        """The notebook's bytes; raises SubmissionError."""
+        try:
+            if self.member is None:
+                return _read_capped(self.path.open("rb"), self.path.stat().st_size)
+            with zipfile.ZipFile(self.path) as z:
+                info = z.getinfo(self.member)
+                return _read_capped(z.open(info), info.file_size)
+        except SubmissionError:
+            raise
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, NotImplementedError,
+                zlib.error, EOFError, OSError, ValueError, KeyError) as e:
+            status = "unreadable" if self.member is None else "bad_zip"
+            raise SubmissionError(status, f"cannot read {self.source}: {e}") from None
+
+
+def _read_capped(stream, declared_size):
+    with stream:
+        if declared_size > MAX_NOTEBOOK_BYTES:
+            raise SubmissionError("too_large", f"the notebook is {declared_size / 2**20:.0f} MB, "
+                                               f"more than {MAX_NOTEBOOK_BYTES / 2**20:.0f} MB")
+        data = stream.read(MAX_NOTEBOOK_BYTES + 1)
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        raise SubmissionError("too_large", "the notebook is larger than "
+                                           f"{MAX_NOTEBOOK_BYTES / 2**20:.0f} MB")
+    return data
+
+
+def _ignored(parts):
+    return any(p.startswith(".") or p == "__MACOSX" for p in parts)
+
+
+def _from_folder(root, folder):
+    found = sorted(p for p in folder.rglob("*.ipynb")
+                   if p.is_file() and not _ignored(p.relative_to(folder).parts))
+    sub = Submission(folder.name, folder.name + "/")
+    if not found:
+        sub.status, sub.message = "no_notebook", "no .ipynb file in the folder"
+    elif len(found) > 1:
+        names = ", ".join(str(p.relative_to(folder)) for p in found)
+        sub.status, sub.message = "multiple_notebooks", f"several notebooks: {names}"
+    else:
+        sub.path = found[0]
+        sub.source = str(found[0].relative_to(root))
+    return sub
+
+
+def _from_zip(root, path):
+    sub = Submission(path.stem, path.name, path=path)
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = [i.filename for i in z.infolist()
+                     if not i.is_dir() and i.filename.endswith(".ipynb")
+                     and not _ignored(PurePosixPath(i.filename).parts)]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as e:
+        sub.status, sub.message = "bad_zip", f"not a valid zip file: {e}"
+        return sub
+    if not names:
+        sub.status, sub.message = "no_notebook", "no .ipynb file in the zip"
+    elif len(names) > 1:
+        sub.status, sub.message = "multiple_notebooks", f"several notebooks: {', '.join(names)}"
+    else:
+        sub.member = names[0]
+        sub.source = f"{path.name}:{names[0]}"
+    return sub
+
+
+def discover(root, exclude=()):
+    """Submissions found in ``root`` (one per student id, sorted by id) and the
+    names of the entries that were skipped as not being submissions."""
+    root = Path(root)
+    exclude = {Path(p).resolve() for p in exclude}
+    found, skipped = [], []
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith(".") or entry.name == "__MACOSX" or entry.resolve() in exclude:
+            continue
+        if entry.is_dir():
+            found.append(_from_folder(root, entry))
+        elif entry.suffix == ".ipynb":
+            found.append(Submission(entry.stem, entry.name, path=entry))
+        elif entry.suffix == ".zip":
+            found.append(_from_zip(root, entry))
+        else:
+            skipped.append(entry.name)
+    by_id = {}
+    for sub in found:
+        by_id.setdefault(sub.sid, []).append(sub)
+    subs = []
+    for sid, same in sorted(by_id.items()):
+        if len(same) > 1:
+            sources = ", ".join(s.source for s in same)
+            subs.append(Submission(sid, sources, status="duplicate_id",
+                                   message=f"several submissions for this id: {sources}"))
+        elif sid in RESERVED:
+            subs.append(Submission(sid, same[0].source, status="bad_id",
+                                   message=f"the id {sid!r} is a name the batch output uses"))
+        else:
+            subs.append(same[0])
+    return subs, skipped
