@@ -62,6 +62,7 @@ def _clip(text, limit=MAX_MESSAGE):
 
 @dataclass
 class TestResult:
+    __test__ = False   # not a pytest test class
     name: str               # e.g. "q1_relu.backward_fd"; starts with the question id
     question: str
     title: str
