@@ -43,6 +43,7 @@ class Submission:
     member: str = None       # the notebook's name inside the zip
     status: str = OK         # OK, or why it cannot be graded
     message: str = ""
+    digest: str = None       # content hash, set by the batch before grading
 
     @property
     def ok(self):

@@ -1,0 +1,123 @@
+"""Batch grading of a whole class: ``python grade.py SUBMISSIONS_DIR --out OUT_DIR``.
+
+One isolated grading per submission (``runner.job``), run in a local process
+pool (``runner.pool``) or on a Dask cluster (``runner.cluster``); each result
+is saved as soon as it is done (``store``), so an interrupted batch resumes
+where it stopped. At the end: ``gradebook.csv`` (``gradebook``) and
+``report.html`` (``report``); each student also gets ``feedback.html``
+(``feedback``). See docs/batch.md.
+"""
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+from ..config import DEFAULT_CONFIG, load_config
+from . import store
+from .discover import SubmissionError, discover
+from .gradebook import collect, question_maxima, render_gradebook
+from .report import render_report
+from .runner.job import Job
+
+INTERRUPTED = 130
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _say(args, text):
+    if not args.quiet:
+        print(text, file=sys.stderr)
+
+
+def _hash_all(subs, config_bytes):
+    """Give each gradable submission its content hash; unreadable ones get a status."""
+    for sub in subs:
+        if sub.ok:
+            try:
+                sub.digest = store.digest(sub.read(), config_bytes)
+            except SubmissionError as e:
+                sub.status, sub.message = e.status, e.message
+
+
+def _jobs(todo, cfg, config_bytes, device):
+    """Jobs made lazily, so only the running ones' notebooks are in memory."""
+    for sub in todo:
+        try:
+            notebook = sub.read()
+        except SubmissionError as e:     # changed since it was hashed
+            sub.status, sub.message = e.status, e.message
+            continue
+        yield Job(sub.sid, notebook, store.digest(notebook, config_bytes), cfg, device)
+
+
+def _run(args, todo, cfg, config_bytes, out, by_id):
+    from tqdm import tqdm
+
+    tqdm.monitor_interval = 0           # no monitor thread in the process that forks
+    errors = 0
+    bar = tqdm(total=len(todo), desc="grading", unit="nb", disable=args.quiet,
+               file=sys.stderr, dynamic_ncols=True)
+
+    def on_done(job, outcome):
+        nonlocal errors
+        store.save(out, by_id[job.sid], job, outcome)
+        errors += outcome.status != "graded"
+        bar.set_postfix_str(f"last={job.sid} grader_errors={errors}", refresh=False)
+        bar.update(1)
+
+    jobs = _jobs(todo, cfg, config_bytes, args.device)
+    try:
+        if args.scheduler:
+            from .runner.cluster import run_dask
+
+            run_dask(jobs, args.scheduler, on_done)
+        else:
+            from .runner.pool import run_local
+
+            run_local(jobs, args.jobs or os.cpu_count() or 1, on_done)
+    finally:
+        bar.close()
+
+
+def main(args):
+    if args.jobs is not None and args.jobs < 1 or args.scale is not None and args.scale <= 0:
+        print("--jobs and --scale must be positive", file=sys.stderr)
+        return 1
+    config_path = Path(args.config or DEFAULT_CONFIG)
+    cfg = load_config(config_path)
+    config_bytes = config_path.read_bytes()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    subs, skipped = discover(args.submission, exclude=[out])
+    for name in skipped:
+        _say(args, f"skipped {name}: not a notebook, a zip or a folder")
+    _hash_all(subs, config_bytes)
+    todo = [s for s in subs if s.ok and (args.force or not store.is_done(out, s.sid, s.digest))]
+    gradable = sum(s.ok for s in subs)
+    _say(args, f"{len(subs)} submissions: {len(todo)} to grade, {gradable - len(todo)} already "
+               f"graded, {len(subs) - gradable} not gradable")
+
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        _run(args, todo, cfg, config_bytes, out, {s.sid: s for s in subs})
+    except KeyboardInterrupt:
+        _say(args, "interrupted: the submissions graded so far are saved; run the same "
+                   "command again to grade the rest (gradebook.csv and report.html are "
+                   "written when all are graded)")
+        return INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+    entries = collect(out, subs)
+    maxima = question_maxima(cfg)
+    store.write_text_atomic(out / "gradebook.csv", render_gradebook(entries, maxima, args.scale))
+    store.write_text_atomic(out / "report.html", render_report(entries, maxima))
+    statuses = {}
+    for e in entries:
+        statuses[e.status] = statuses.get(e.status, 0) + 1
+    _say(args, "done: " + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) +
+         f"\n  {out / 'gradebook.csv'}\n  {out / 'report.html'}")
+    return 2 if statuses.get("grader_error") else 0
