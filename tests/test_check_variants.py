@@ -93,3 +93,16 @@ def test_stubs_report_not_implemented(exact_checks, config):
 def test_missing_class_is_named(exact_checks, config):
     for name, (q, v) in verdicts({}, exact_checks, config.check_seed).items():
         assert not v.passed and f"class {GRADED_CLASS[q]} is not defined" in v.message
+
+
+@pytest.mark.parametrize("path", [None] + CORRECT, ids=lambda p: Path(p).stem if p else "book")
+def test_correct_implementations_pass_the_accuracy_test(path, config):
+    """Train with each correct variant (its own question; the book's code passes all four)."""
+    ns = variant_namespace(path)
+    source = Path(path).read_text() if path else ""
+    accuracy_checks = [c for c in all_checks(config) if c.name.endswith(".accuracy")
+                       and (path is None or f"class {GRADED_CLASS[c.question]}" in source)]
+    assert accuracy_checks
+    for check in accuracy_checks:
+        v = run_in_process(check, ns, config.check_seed)
+        assert v.passed, (check.name, v.message)

@@ -53,7 +53,6 @@ def child_env(extra_path=None):
         "GLOG_minloglevel": "2",
         "MPLBACKEND": "Agg",
         "OMP_NUM_THREADS": "1",
-        "FLAGS_use_system_allocator": os.environ.get("FLAGS_use_system_allocator", "0"),
     }
     for key in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if key in os.environ:

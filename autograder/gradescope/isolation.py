@@ -1,0 +1,450 @@
+"""Run the sandbox child as an unprivileged user, without network, when the
+grader runs as root (as on Gradescope).
+
+The engine starts the sandbox through a ``sandbox_factory``;
+:meth:`Isolation.factory` returns an :class:`IsolatedSandbox`, a
+:class:`~autograder.sandbox.runner.Sandbox` whose child process
+
+* runs as an unprivileged user (``nndl-sandbox`` made by setup.sh, else
+  ``nobody``; ``NNDL_SANDBOX_USER`` overrides) with no supplementary groups,
+  ``PR_SET_NO_NEW_PRIVS`` set (no setuid binary can give root back);
+* imports only a world-readable copy of the child-side files (``nndl/**`` and
+  the five ``autograder`` modules the child needs): the hidden checks' judges
+  and ``grading.toml`` stay in the grader's source folder, which is made
+  ``0700 root``;
+* has no network: a new, empty network namespace (``unshare(CLONE_NEWNET)``;
+  not even loopback is up) when the kernel lets root create one, and a seccomp
+  filter that makes ``socket()`` fail with EACCES (``socketpair`` still works),
+  and also denies ``ptrace``, ``process_vm_readv/writev``, ``io_uring_setup``,
+  ``bpf`` and ``perf_event_open``, when seccomp is available. Whatever of these
+  the kernel refuses is recorded in the staff log;
+* is the OOM killer's first choice (``oom_score_adj`` 1000) and may have at
+  most ``NPROC_LIMIT`` processes/threads (no fork bomb).
+
+The grader's work folder stays ``0711 root``; the child may write only its
+question's log file, scratch folder and output folder, which the grader
+creates for it before each question. Before each question and at the end,
+every process of the sandbox user that descends from the grader (the grader is
+a child subreaper, so escaped daemons stay its descendants) except the live
+zygote is killed. Outputs that are not regular files (symlinks, FIFOs) are
+refused before the runner reads them.
+"""
+
+import ctypes
+import errno
+import os
+import platform
+import pwd
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from ..sandbox.runner import ProbeResult, Sandbox
+
+DEFAULT_USERS = ("nndl-sandbox", "nobody")
+NPROC_LIMIT = 512            # processes + threads of the sandbox user (fork bombs)
+
+# the child imports only these (see autograder/sandbox/child.py)
+CHILD_FILES = ("autograder/__init__.py", "autograder/reference.py", "autograder/probes.py",
+               "autograder/sandbox/__init__.py", "autograder/sandbox/child.py")
+CHILD_TREES = ("nndl",)
+
+CLONE_NEWNET = 0x40000000
+PR_SET_SECCOMP = 22
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+SECCOMP_MODE_FILTER = 2
+SECCOMP_RET_ALLOW = 0x7FFF0000
+SECCOMP_RET_ERRNO = 0x00050000
+
+# (AUDIT_ARCH, {syscall: number}) of the architectures the filter knows
+SYSCALLS = {
+    "x86_64": (0xC000003E, {"socket": 41, "ptrace": 101, "process_vm_readv": 310,
+                            "process_vm_writev": 311, "perf_event_open": 298, "bpf": 321,
+                            "io_uring_setup": 425}),
+    "aarch64": (0xC00000B7, {"socket": 198, "ptrace": 117, "process_vm_readv": 270,
+                             "process_vm_writev": 271, "perf_event_open": 241, "bpf": 280,
+                             "io_uring_setup": 425}),
+}
+DENIED = ("socket", "ptrace", "process_vm_readv", "process_vm_writev", "perf_event_open",
+          "bpf", "io_uring_setup")
+
+_QUESTION = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+class IsolationError(Exception):
+    """The sandbox user cannot be set up (a grader problem)."""
+
+
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
+
+
+# -- seccomp ------------------------------------------------------------------
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte),
+                ("k", ctypes.c_uint32)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def seccomp_program(machine=None):
+    """The BPF program (a ctypes ``sock_fprog``, with its buffer kept alive), or
+    None on an architecture the filter does not know."""
+    machine = machine or platform.machine()
+    if machine not in SYSCALLS:
+        return None
+    audit_arch, numbers = SYSCALLS[machine]
+    ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
+    body = [(ld, 0, 0, 4),                       # A = arch
+            (jeq, 1, 0, audit_arch),             # native arch: skip the next line
+            (ret, 0, 0, SECCOMP_RET_ERRNO | errno.EPERM),
+            (ld, 0, 0, 0)]                       # A = syscall number
+    jumps = []
+    if machine == "x86_64":
+        jumps.append((jge, 0x40000000))          # x32 ABI
+    jumps += [(jeq, numbers[name]) for name in DENIED]
+    deny = len(body) + len(jumps) + 1            # index of the "deny" return
+    for code, k in jumps:
+        body.append((code, deny - (len(body) + 1), 0, k))
+    body.append((ret, 0, 0, SECCOMP_RET_ALLOW))
+    body.append((ret, 0, 0, SECCOMP_RET_ERRNO | errno.EACCES))
+    buf = (_SockFilter * len(body))(*[_SockFilter(*ins) for ins in body])
+    prog = _SockFprog(len(body), ctypes.cast(buf, ctypes.POINTER(_SockFilter)))
+    prog._keep = buf
+    return prog
+
+
+def _install_seccomp(libc, prog):
+    if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "seccomp filter refused")
+
+
+def _unshare_net(libc):
+    if libc.unshare(CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET) refused")
+
+
+def probe_kernel(prog):
+    """What this kernel lets the grader use: ``{"netns": bool, "seccomp": bool}``.
+    Tried in a throwaway forked process."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        code = 0
+        try:
+            libc = _libc()
+            try:
+                _unshare_net(libc)
+                code |= 1
+            except OSError:
+                pass
+            try:
+                if prog is not None and libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0:
+                    _install_seccomp(libc, prog)
+                    import socket
+
+                    try:
+                        socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()
+                    except PermissionError:
+                        code |= 2
+            except OSError:
+                pass
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 0
+    return {"netns": bool(code & 1), "seccomp": bool(code & 2)}
+
+
+# -- processes ----------------------------------------------------------------
+def _process_table():
+    """{pid: (ppid, uid, state)} of every process we can see."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            state, ppid = fields[0], int(fields[1])
+            uid = None
+            with open(f"/proc/{entry}/status", encoding="utf-8", errors="replace") as f:
+                for line in f:
+                    if line.startswith("Uid:"):
+                        uid = int(line.split()[1])
+                        break
+        except (OSError, ValueError, IndexError):
+            continue
+        table[int(entry)] = (ppid, uid, state)
+    return table
+
+
+def descendants(table, root):
+    children = {}
+    for pid, (ppid, _, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    out, stack = [], [root]
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            out.append(child)
+            stack.append(child)
+    return out
+
+
+def kill_descendants(uid=None, keep=(), never_reap=(), rounds=200):
+    """SIGKILL every live descendant of this process (of ``uid`` only, when
+    given) except ``keep``; reap the ones that became our children. Returns
+    how many were killed."""
+    me, killed = os.getpid(), 0
+    for _ in range(rounds):
+        table = _process_table()
+        victims = [p for p in descendants(table, me) if p not in keep
+                   and table[p][2] not in ("Z", "X") and (uid is None or table[p][1] == uid)]
+        for p in victims:
+            try:
+                os.kill(p, signal.SIGKILL)
+                killed += 1
+            except OSError:
+                pass
+        for p, (ppid, puid, state) in table.items():
+            if ppid == me and p not in never_reap and p not in keep \
+                    and (uid is None or puid == uid):
+                try:
+                    os.waitpid(p, os.WNOHANG)
+                except OSError:
+                    pass
+        if not victims:
+            return killed
+        time.sleep(0.01)
+    return killed
+
+
+# -- the isolation ------------------------------------------------------------
+def resolve_user(name=None):
+    """(uid, gid, name) of the sandbox user."""
+    candidates = [name] if name else list(DEFAULT_USERS)
+    for cand in candidates:
+        try:
+            entry = pwd.getpwuid(int(cand)) if cand.isdigit() else pwd.getpwnam(cand)
+            if entry.pw_uid == 0:
+                raise IsolationError(f"sandbox user {cand} is root")
+            return entry.pw_uid, entry.pw_gid, entry.pw_name
+        except KeyError:
+            if cand.isdigit():
+                return int(cand), int(cand), cand
+    raise IsolationError(f"no sandbox user among {candidates}")
+
+
+class Isolation:
+    """Per-grading setup: the user, the world-readable child library, a private
+    base folder, the kernel's network blocking. Use as a context manager."""
+
+    def __init__(self, source_root, *, python=None, user=None):
+        self.source_root = Path(source_root)
+        self.python = python or os.environ.get("NNDL_SANDBOX_PYTHON") or \
+            __import__("sys").executable
+        self.active = os.geteuid() == 0
+        self.zygotes = set()
+        self.base = None
+        self.kernel = {"netns": False, "seccomp": False}
+        self.prog = None
+        if not self.active:
+            self.uid = self.gid = None
+            self.user = None
+            return
+        self.uid, self.gid, self.user = resolve_user(user or os.environ.get("NNDL_SANDBOX_USER"))
+        self.prog = seccomp_program()
+        self.kernel = probe_kernel(self.prog)
+        try:
+            _libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+        self.base = Path(tempfile.mkdtemp(prefix="nndl-gradescope-"))
+        os.chmod(self.base, 0o711)
+        self.lib = self.base / "lib"
+        self._copy_child_files()
+        home = self.base / "home"
+        home.mkdir(mode=0o700)
+        os.chown(home, self.uid, self.gid)
+        os.environ["SANDBOX_HOME"] = str(home)   # read by runner.child_env()
+        self.workdir = self.base / "work"
+        self._check_interpreter()
+
+    # -- setup ----------------------------------------------------------------
+    def _copy_child_files(self):
+        self.lib.mkdir(mode=0o755)
+        files = [Path(f) for f in CHILD_FILES]
+        for tree in CHILD_TREES:
+            files += sorted(p.relative_to(self.source_root)
+                            for p in (self.source_root / tree).rglob("*.py")
+                            if "__pycache__" not in p.parts)
+        for rel in files:
+            dest = self.lib / rel
+            for parent in reversed(dest.relative_to(self.lib).parents[:-1]):
+                d = self.lib / parent
+                if not d.exists():
+                    d.mkdir(mode=0o755)
+                    os.chmod(d, 0o755)
+            shutil.copyfile(self.source_root / rel, dest)
+            os.chmod(dest, 0o644)
+
+    def _check_interpreter(self):
+        try:
+            proc = subprocess.run([self.python, "-c", "import sys"], preexec_fn=self._drop,
+                                  capture_output=True, timeout=60, cwd="/")
+        except (OSError, subprocess.SubprocessError) as e:
+            raise IsolationError(f"the sandbox interpreter {self.python} cannot be started "
+                                 f"as {self.user}: {e}") from e
+        if proc.returncode != 0:
+            raise IsolationError(
+                f"the sandbox interpreter {self.python} does not run as {self.user} "
+                f"(exit {proc.returncode}): {proc.stderr.decode(errors='replace')[-500:]} "
+                "(it and its packages must be readable by that user)")
+
+    def describe(self):
+        if not self.active:
+            return {"active": False, "reason": "the grader does not run as root"}
+        blocked = []
+        if self.kernel["netns"]:
+            blocked.append("new empty network namespace (no interface up)")
+        if self.kernel["seccomp"]:
+            blocked.append("seccomp: socket() fails with EACCES; ptrace, process_vm_*, "
+                           "io_uring_setup, bpf, perf_event_open denied")
+        return {"active": True, "user": self.user, "uid": self.uid, "python": self.python,
+                "network": blocked or ["NOT blocked: the kernel refused both a network "
+                                       "namespace and seccomp"],
+                "nproc_limit": NPROC_LIMIT}
+
+    # -- in the forked child, before exec -------------------------------------
+    def _drop(self):
+        os.setgroups([])
+        os.setgid(self.gid)
+        os.setuid(self.uid)
+
+    def preexec(self):
+        """Runs in the sandbox child between fork and exec (as root)."""
+        libc = _libc()
+        try:
+            with open("/proc/self/oom_score_adj", "w") as f:
+                f.write("1000")
+        except OSError:
+            pass
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_NPROC, (NPROC_LIMIT, NPROC_LIMIT))
+        if self.kernel["netns"]:
+            _unshare_net(libc)
+        self._drop()
+        if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "PR_SET_NO_NEW_PRIVS refused")
+        if self.kernel["seccomp"]:
+            _install_seccomp(libc, self.prog)
+        os.umask(0o077)
+
+    # -- per sandbox / per question ---------------------------------------------
+    def factory(self, workdir, statements, **kwargs):
+        """A ``sandbox_factory`` for :func:`autograder.engine.grade_notebook`."""
+        if not self.active:
+            return Sandbox(workdir, statements, python=self.python, **kwargs)
+        return IsolatedSandbox(workdir, statements, isolation=self, **kwargs)
+
+    def secure_workdir(self, workdir):
+        os.chown(workdir, 0, 0)
+        os.chmod(workdir, 0o711)
+        for sub in ("io", "scratch"):
+            d = Path(workdir) / sub
+            d.mkdir(mode=0o711, exist_ok=True)
+            os.chown(d, 0, 0)
+            os.chmod(d, 0o711)
+
+    def prepare_question(self, workdir, question):
+        """The only places the child may write for ``question``: its log file,
+        its scratch folder and its output folder, new and owned by the user."""
+        if not _QUESTION.match(question):
+            raise IsolationError(f"odd question id {question!r}")
+        workdir = Path(workdir)
+        log = workdir / f"{question}.log"
+        if os.path.lexists(log):
+            os.unlink(log)
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            os.fchown(fd, self.uid, self.gid)
+        finally:
+            os.close(fd)
+        for d in (workdir / "scratch" / question, workdir / "io" / question):
+            if os.path.lexists(d):
+                if os.path.islink(d) or not os.path.isdir(d):
+                    os.unlink(d)
+                else:
+                    shutil.rmtree(d)
+            d.mkdir(mode=0o700)
+            os.chown(d, self.uid, self.gid)
+
+    def kill_leftovers(self, keep=()):
+        if self.active:
+            kill_descendants(self.uid, keep=set(keep), never_reap=self.zygotes)
+
+    def close(self):
+        if self.active:
+            kill_descendants(self.uid, never_reap=self.zygotes)
+            if self.base is not None:
+                shutil.rmtree(self.base, ignore_errors=True)
+                self.base = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class IsolatedSandbox(Sandbox):
+    """A Sandbox whose child runs as the isolation's user (see module doc)."""
+
+    def __init__(self, workdir, statements, *, isolation, **kwargs):
+        kwargs.update(python=isolation.python, pythonpath=str(isolation.lib),
+                      preexec_fn=isolation.preexec)
+        super().__init__(workdir, statements, **kwargs)
+        self.iso = isolation
+        isolation.secure_workdir(self.workdir)
+
+    def _live_zygote(self):
+        if self.proc is not None and self.proc.poll() is None:
+            return {self.proc.pid}
+        return set()
+
+    def start(self):
+        self.iso.kill_leftovers()
+        try:
+            return super().start()
+        finally:
+            if self.proc is not None:
+                self.iso.zygotes.add(self.proc.pid)
+
+    def run_question(self, question, checks, time_limit):
+        self.iso.kill_leftovers(keep=self._live_zygote())
+        self.iso.prepare_question(self.workdir, question)
+        return super().run_question(question, checks, time_limit)
+
+    def _collect(self, c, report):
+        for key in ("status", "output"):
+            try:
+                st = os.lstat(c[key])
+            except FileNotFoundError:
+                continue
+            except OSError:
+                return ProbeResult(error="the check's output could not be read")
+            if not stat.S_ISREG(st.st_mode):
+                return ProbeResult(error="the check's output is not a regular file")
+        return super()._collect(c, report)
+
+    def stop(self):
+        super().stop()
+        self.iso.kill_leftovers()
