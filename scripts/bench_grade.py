@@ -12,8 +12,8 @@ trainings of the solution notebook.
 """
 
 import argparse
-import glob
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -55,18 +55,18 @@ def main():
     rows["grade.py (1 core)"] = {"runs": [round(t, 2) for t in times],
                                  "median_s": round(statistics.median(times), 2), "score": score}
     if not args.no_otter and shutil.which("otter"):
-        dist = tmp / "dist"
-        proc = subprocess.run(["otter", "assign", "--no-run-tests",
-                               str(ROOT / "assignment" / "regularization.ipynb"), str(dist)],
-                              capture_output=True, text=True)
-        zips = glob.glob(str(dist / "autograder" / "*.zip"))
-        if proc.returncode != 0 or not zips:
-            print("otter assign failed:", proc.stderr[-2000:])
+        zip_path = tmp / "otter-autograder.zip"
+        proc = subprocess.run(["otter", "generate", "-t", str(ROOT / "solutions" / "tests"),
+                               "-o", str(zip_path), "--no-requirements", "--no-environment",
+                               "--no-config"], capture_output=True, text=True, cwd=tmp)
+        if proc.returncode != 0 or not zip_path.exists():
+            print("otter generate failed:", proc.stdout[-1000:], proc.stderr[-2000:])
         else:
             out = tmp / "otter_out"
             out.mkdir()
-            t, proc = timed(pin(["otter", "run", "-a", zips[0], "-o", str(out), args.notebook]),
-                            cwd=tmp, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+            t, proc = timed(pin(["otter", "run", "-a", str(zip_path), "-o", str(out),
+                                 args.notebook]),
+                            cwd=tmp, env={**os.environ, "PYTHONPATH": str(ROOT)})
             rows["otter run (1 core)"] = {"runs": [round(t, 2)], "median_s": round(t, 2),
                                           "returncode": proc.returncode}
     print(f"notebook: {args.notebook}")

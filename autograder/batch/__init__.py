@@ -15,7 +15,8 @@ from pathlib import Path
 
 from ..config import DEFAULT_CONFIG, load_config
 from . import store
-from .discover import SubmissionError, discover
+from .discover import SubmissionError
+from .discover import discover as find_submissions
 from .gradebook import collect, question_maxima, render_gradebook
 from .report import render_report
 from .runner.job import Job
@@ -91,7 +92,7 @@ def main(args):
     config_bytes = config_path.read_bytes()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    subs, skipped = discover(args.submission, exclude=[out])
+    subs, skipped = find_submissions(args.submission, exclude=[out])
     for name in skipped:
         _say(args, f"skipped {name}: not a notebook, a zip or a folder")
     _hash_all(subs, config_bytes)

@@ -78,7 +78,9 @@ def _read_capped(stream, declared_size):
 
 
 def _ignored(parts):
-    return any(p.startswith(".") or p == "__MACOSX" for p in parts)
+    """Hidden files and folders, macOS resource forks (``..`` is harmless here:
+    nothing is extracted)."""
+    return any(p.startswith(".") and p not in (".", "..") or p == "__MACOSX" for p in parts)
 
 
 def _from_folder(root, folder):

@@ -1,0 +1,217 @@
+"""Gradescope entry point, called by ``run_autograder``::
+
+    python -m autograder.gradescope.run [--root /autograder]
+
+Layout (root from ``--root``, else ``$AUTOGRADER_ROOT``, else ``/autograder``)::
+
+    ROOT/source/        the unzipped autograder (this package, grading.toml)
+    ROOT/submission/    the student's files
+    ROOT/results/results.json   written here, always
+
+Finds the notebook in ``submission/`` (the only ``.ipynb``, or the one named
+``regularization.ipynb``), grades it with the engine and writes
+``results/results.json`` (plus ``results.staff.json`` beside it, which
+Gradescope ignores). ``results.json`` is written in every case: no notebook or
+several (a zero with a message saying so), a broken notebook (the engine's
+zero with a message), and a failure of the grader itself (a zero with
+"Autograder failed, contact staff"; the traceback goes only to the staff log
+and to this process's stdout, which results.json marks as hidden from
+students). A watchdog writes the failure result if grading has not finished
+``--deadline`` seconds after the start (default 540 s, under Gradescope's
+default 10 minute timeout).
+
+Run as root (Gradescope), the student's code runs as an unprivileged user
+without network (see :mod:`.isolation`); the source folder is made ``0700`` and
+``results/`` ``0755 root`` first.
+"""
+
+import argparse
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+
+EXPECTED_NOTEBOOK = "regularization.ipynb"
+DEFAULT_DEADLINE = 540          # seconds; Gradescope's default timeout is 600
+STAFF_LOG_CHARS = 2000          # per question, of the student's output, on stdout (staff only)
+IGNORED_PARTS = (".ipynb_checkpoints", "__MACOSX")
+
+
+def find_notebook(submission_dir, expected=EXPECTED_NOTEBOOK):
+    """``(path, note)``: the notebook to grade and a note for the student, or
+    ``(None, message)`` when there is none or it is ambiguous."""
+    submission_dir = Path(submission_dir)
+    if not submission_dir.is_dir():
+        return None, "No submission folder was found: upload your notebook " \
+                     f"{expected} again."
+    found = []
+    for p in sorted(submission_dir.rglob("*.ipynb")):
+        rel = p.relative_to(submission_dir)
+        if any(part in IGNORED_PARTS or part.startswith("._") for part in rel.parts):
+            continue
+        if p.is_symlink() or not p.is_file():
+            continue
+        found.append(p)
+    if not found:
+        return None, f"No notebook (.ipynb file) was found in your submission: upload {expected}."
+    if len(found) == 1:
+        return found[0], None
+    names = ", ".join(str(p.relative_to(submission_dir)) for p in found)
+    named = [p for p in found if p.name == expected]
+    if len(named) == 1:
+        return named[0], (f"Several notebooks were submitted ({names}); only "
+                          f"{named[0].relative_to(submission_dir)} was graded.")
+    return None, (f"Several notebooks were submitted ({names}) and it is not clear which to "
+                  f"grade: submit only {expected}.")
+
+
+def not_graded(submission, cfg, message):
+    """Every check at zero, with ``message`` (the student's fault, not the grader's)."""
+    from nndl.checks.core import Verdict
+
+    from ..checks import all_checks
+    from ..engine import _test
+    from ..results import GradingResult
+
+    result = GradingResult(submission=str(submission))
+    for check in all_checks(cfg):
+        result.tests.append(_test(check, cfg, Verdict(False, f"not graded: {message}")))
+    result.problems.append(message)
+    return result
+
+
+def grader_failed(submission, cfg, error):
+    from ..cli import failed_result
+    from ..results import GradingResult
+
+    if cfg is None:
+        result = GradingResult(submission=str(submission), grader_error=error)
+        result.problems.append("Autograder failed, contact staff.")
+        return result
+    return failed_result(submission, cfg, error)
+
+
+def _harden(root):
+    """As root: nobody else may read the source (hidden checks, grading.toml)
+    or write the results."""
+    if os.geteuid() != 0:
+        return
+    source = root / "source"
+    if source.is_dir():
+        os.chown(source, 0, 0)
+        os.chmod(source, 0o700)
+    results = root / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    os.chown(results, 0, 0)
+    os.chmod(results, 0o755)
+
+
+def _print_staff(result, isolation_info):
+    """The staff's view on stdout (Gradescope shows it to instructors only:
+    results.json sets stdout_visibility to hidden)."""
+    from ..cli import _print_result
+
+    _print_result(result)
+    print(f"isolation: {isolation_info}")
+    if result.grader_error:
+        print("grader error (staff only):\n" + str(result.grader_error)[-8000:])
+    for question, logs in (result.staff.get("questions") or {}).items():
+        if not isinstance(logs, dict):
+            continue
+        out = str(logs.get("output") or "")
+        if out:
+            clipped = out[:STAFF_LOG_CHARS] + (" [...]" if len(out) > STAFF_LOG_CHARS else "")
+            print(f"--- student output during {question} (staff only, "
+                  f"{len(out)} chars) ---\n{clipped}")
+        print(f"--- {question}: {logs.get('report')}")
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python -m autograder.gradescope.run",
+                                description="Grade the submission in Gradescope's layout.")
+    p.add_argument("--root", help="layout root (default: $AUTOGRADER_ROOT or /autograder)")
+    p.add_argument("--config", help="grading config (default: the bundled grading.toml)")
+    p.add_argument("--expected", default=EXPECTED_NOTEBOOK, help="the notebook's expected name")
+    p.add_argument("--deadline", type=float,
+                   default=float(os.environ.get("NNDL_DEADLINE", DEFAULT_DEADLINE)),
+                   help="seconds before the watchdog writes a failure result")
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    start = time.monotonic()
+    root = Path(args.root or os.environ.get("AUTOGRADER_ROOT") or "/autograder")
+    results_path = root / "results" / "results.json"
+    submission = root / "submission"
+    state = {"cfg": None, "finishing": False, "isolation": None}
+
+    from ..results import write_results
+
+    def finish(result):
+        state["finishing"] = True
+        signal.alarm(0)
+        result.execution_time = time.monotonic() - start
+        write_results(result, results_path)
+        return result
+
+    def watchdog(signum, frame):  # noqa: ARG001
+        if state["finishing"]:
+            return
+        state["finishing"] = True
+        try:
+            from .isolation import kill_descendants
+
+            kill_descendants()        # the sandbox, whatever its user
+        except Exception:  # noqa: BLE001
+            pass
+        try:
+            result = grader_failed(submission, state["cfg"],
+                                   f"watchdog: grading did not finish within {args.deadline:g} s")
+            result.execution_time = time.monotonic() - start
+            write_results(result, results_path)
+            print(f"watchdog: grading did not finish within {args.deadline:g} s")
+        finally:
+            os._exit(2)
+
+    signal.signal(signal.SIGALRM, watchdog)
+    signal.alarm(max(1, int(args.deadline)))
+    code = 0
+    isolation_info = None
+    try:
+        from ..config import load_config
+        from ..engine import grade_notebook
+
+        _harden(root)
+        state["cfg"] = cfg = load_config(args.config)
+        notebook, note = find_notebook(submission, args.expected)
+        if notebook is None:
+            result = not_graded(submission, cfg, note)
+        else:
+            from .isolation import Isolation
+
+            with Isolation(Path(__file__).resolve().parents[2]) as iso:
+                isolation_info = iso.describe()
+                result = grade_notebook(notebook, cfg, sandbox_factory=iso.factory,
+                                        workdir=iso.workdir if iso.active else None)
+            result.staff["isolation"] = isolation_info
+            if note:
+                result.problems.insert(0, note)
+    except Exception:  # noqa: BLE001 - always leave a results file behind
+        code = 2
+        result = grader_failed(submission, state["cfg"], traceback.format_exc())
+    try:
+        finish(result)
+    except Exception:  # noqa: BLE001 - e.g. an unwritable results folder
+        code = 2
+        traceback.print_exc()
+        result = grader_failed(submission, state["cfg"], traceback.format_exc())
+        finish(result)
+    _print_staff(result, isolation_info)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

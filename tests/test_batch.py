@@ -1,0 +1,492 @@
+"""Batch grading (``grade.py SUBMISSIONS_DIR --out OUT_DIR``): a mixed class,
+resuming after SIGKILL, Ctrl-C, the Dask runner, and the pieces on their own.
+
+The batches run ``grade.py`` as a subprocess with a short time-limit config.
+Most submissions define only the ReLU class (one question to run, ~3 s) to keep
+the file fast; four are whole notebooks.
+"""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import BOOK, ROOT, VARIANTS, class_sources, notebook_from, write_notebook
+
+QUESTION_LIMIT = 10        # seconds; the hanging submission costs this much
+QUESTIONS = ["q1_relu", "q2_dropout", "q3_l2", "q4_weight_decay"]
+
+
+@pytest.fixture(scope="module")
+def short_config(tmp_path_factory):
+    text = (ROOT / "autograder" / "grading.toml").read_text()
+    text = text.replace("question_time_limit = 60", f"question_time_limit = {QUESTION_LIMIT}")
+    assert f"question_time_limit = {QUESTION_LIMIT}" in text
+    path = tmp_path_factory.mktemp("cfg") / "grading.toml"
+    path.write_text(text)
+    return path
+
+
+# -- submissions -----------------------------------------------------------------
+
+def book(**replace):
+    classes = class_sources(BOOK)
+    classes.update(replace)
+    return classes
+
+
+def variant(kind, name, cls):
+    return class_sources((VARIANTS / kind / f"{name}.py").read_text())[cls]
+
+
+RELU = class_sources(BOOK)["ReLU"]
+WRONG_RELU = variant("wrong", "relu_ignores_upstream", "ReLU")     # q1: forward only, 4/25
+HANGING_RELU = RELU.replace("        return paddle.multiply(outputs_grads,",
+                            "        while True:\n            pass\n"
+                            "        return paddle.multiply(outputs_grads,")
+CRASHING_BCE = class_sources(BOOK)["BinaryCrossEntropyWithLogits"].replace(
+    "        self.predicts = self.logistic(logits)",
+    "        import ctypes; ctypes.string_at(0)\n        self.predicts = self.logistic(logits)")
+XSS = "<script>alert('xss')</script>"
+XSS_CLASS = f"class Loud:\n    raise RuntimeError({XSS!r})"
+
+
+def nb_bytes(classes, tmp):
+    path = write_notebook(notebook_from(classes), tmp / f"{uuid.uuid4().hex}.ipynb")
+    data = path.read_bytes()
+    path.unlink()
+    return data
+
+
+def make_zip(path, members):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return path
+
+
+def run_batch(subs, out, config, *extra, timeout=600, **kwargs):
+    return subprocess.run([sys.executable, str(ROOT / "grade.py"), str(subs), "--out", str(out),
+                           "--config", str(config), *extra],
+                          capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+def gradebook(out):
+    with open(out / "gradebook.csv", newline="", encoding="utf-8") as f:
+        return {row["student_id"]: row for row in csv.DictReader(f)}
+
+
+# -- a mixed class ---------------------------------------------------------------
+
+# id: (total, status, message fragment); "" totals are empty cells
+EXPECTED = {
+    "alice": ("100", "graded", ""),                      # the book's code
+    "bob": ("79", "graded", ""),                         # wrong ReLU backward
+    "carol": ("0", "graded", "not a Jupyter notebook"),  # broken JSON
+    "dan": ("79", "graded", "q1_relu: time limit"),      # ReLU backward hangs
+    "erin": ("75", "graded", "q3_l2: crashed (signal 11)"),  # segfault in the loss
+    "frank": ("25", "graded", ""),                       # otter export zip
+    "grace": ("25", "graded", ""),                       # folder, notebook in a subfolder
+    "heidi": ("", "no_notebook", "no .ipynb"),           # folder without a notebook
+    "ivan": ("", "multiple_notebooks", "a.ipynb, b.ipynb"),
+    "judy": ("", "bad_zip", "not a valid zip"),
+    "kim": ("", "duplicate_id", "kim.ipynb, kim/"),
+    "leo": ("", "too_large", "MB"),                      # zip bomb
+    "mallory": ("4", "graded", ""),                      # zip member named ../../..
+    "mia": ("25", "graded", "RuntimeError"),             # a cell raising HTML
+}
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory, short_config):
+    tmp = tmp_path_factory.mktemp("mixed")
+    subs, out = tmp / "submissions", tmp / "out"
+    subs.mkdir()
+    q1 = nb_bytes({"ReLU": RELU}, tmp)
+    (subs / "alice.ipynb").write_bytes(nb_bytes(book(), tmp))
+    (subs / "bob.ipynb").write_bytes(nb_bytes(book(ReLU=WRONG_RELU), tmp))
+    (subs / "carol.ipynb").write_text('{"cells": [oops')
+    (subs / "dan.ipynb").write_bytes(nb_bytes(book(ReLU=HANGING_RELU), tmp))
+    (subs / "erin.ipynb").write_bytes(nb_bytes(book(BinaryCrossEntropyWithLogits=CRASHING_BCE),
+                                               tmp))
+    make_zip(subs / "frank.zip", {"regularization.ipynb": q1, "regularization.pdf": b"%PDF-1.4",
+                                  "__MACOSX/._regularization.ipynb": b"junk"})
+    (subs / "grace" / "work").mkdir(parents=True)
+    (subs / "grace" / "work" / "lab.ipynb").write_bytes(q1)
+    (subs / "grace" / ".ipynb_checkpoints").mkdir()
+    (subs / "grace" / ".ipynb_checkpoints" / "lab-checkpoint.ipynb").write_bytes(q1)
+    (subs / "heidi").mkdir()
+    (subs / "heidi" / "README.txt").write_text("forgot the notebook")
+    (subs / "ivan").mkdir()
+    (subs / "ivan" / "a.ipynb").write_bytes(q1)
+    (subs / "ivan" / "b.ipynb").write_bytes(q1)
+    (subs / "judy.zip").write_bytes(b"PK\x03\x04 this is not really a zip")
+    (subs / "kim.ipynb").write_bytes(q1)
+    (subs / "kim").mkdir()
+    (subs / "kim" / "lab.ipynb").write_bytes(q1)
+    with zipfile.ZipFile(subs / "leo.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        with z.open("lab.ipynb", "w", force_zip64=True) as f:
+            for _ in range(101):
+                f.write(b" " * 2**20)
+    make_zip(subs / "mallory.zip", {"../../../escaped.ipynb": nb_bytes({"ReLU": WRONG_RELU}, tmp)})
+    (subs / "mia.ipynb").write_bytes(nb_bytes({"ReLU": RELU, "Loud": XSS_CLASS}, tmp))
+    (subs / "notes.txt").write_text("not a submission")
+    proc = run_batch(subs, out, short_config, "--jobs", "2", "--scale", "10")
+    return subs, out, proc, short_config
+
+
+def test_mixed_class_gives_the_expected_gradebook(mixed):
+    subs, out, proc, _ = mixed
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    book_rows = gradebook(out)
+    assert list(book_rows) == sorted(EXPECTED)
+    for sid, (total, status, fragment) in EXPECTED.items():
+        row = book_rows[sid]
+        assert (row["total"], row["status"]) == (total, status), (sid, row)
+        assert fragment in row["message"], (sid, row)
+        if total:
+            assert float(row["scaled_total"]) == pytest.approx(float(total) / 10)
+            assert sum(float(row[q]) for q in QUESTIONS) == pytest.approx(float(total))
+        else:
+            assert row["scaled_total"] == "" and all(row[q] == "" for q in QUESTIONS)
+    assert [book_rows["dan"][q] for q in QUESTIONS] == ["4", "25", "25", "25"]
+    assert [book_rows["erin"][q] for q in QUESTIONS] == ["25", "25", "0", "25"]
+    assert "skipped notes.txt" in proc.stderr
+    assert not (subs.parent / "escaped.ipynb").exists()
+    assert not (subs.parent.parent / "escaped.ipynb").exists()
+
+
+def test_each_graded_student_gets_results_and_feedback(mixed):
+    from autograder.results import validate
+
+    _, out, _, config = mixed
+    for sid, (total, status, _) in EXPECTED.items():
+        if status != "graded":
+            assert not (out / sid / "results.json").exists()
+            continue
+        data = json.loads((out / sid / "results.json").read_text())
+        validate(data)
+        assert f"{data['score']:g}" == total
+        assert (out / sid / "results.staff.json").exists()
+        feedback = (out / sid / "feedback.html").read_text()
+        assert f"Total: {total} / 100" in feedback
+    # hidden tests: passed/failed only; their diagnosis stays in the staff files
+    bob = (out / "bob" / "feedback.html").read_text()
+    assert "backward ignores the upstream gradient" in bob          # public test's diagnosis
+    assert "does not learn" not in bob                             # hidden accuracy test's
+    staff = json.loads((out / "bob" / "results.staff.json").read_text())
+    assert any("does not learn" in t["message"] for t in staff["tests"] if t["hidden"])
+    mia = (out / "mia" / "feedback.html").read_text()
+    assert XSS not in mia and "&lt;script&gt;" in mia
+
+
+def test_report_shows_plots_diagnoses_and_incidents(mixed):
+    _, out, _, _ = mixed
+    report = (out / "report.html").read_text()
+    assert report.count("data:image/png;base64,") == 3
+    for text in ("does not learn", "q1_relu: time limit", "q3_l2: crashed", "duplicate_id",
+                 "bad_zip", "q1_relu.backward_fd_hidden"):
+        assert text in report, text
+    assert XSS not in report and "&lt;script&gt;" in report
+
+
+def test_rerun_grades_nothing_and_changes_nothing(mixed):
+    subs, out, _, config = mixed
+    before = {p: p.stat().st_mtime_ns for p in out.glob("*/results.json")}
+    csv_before = (out / "gradebook.csv").read_text()
+    proc = run_batch(subs, out, config, "--jobs", "2", "--scale", "10")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "0 to grade" in proc.stderr
+    assert {p: p.stat().st_mtime_ns for p in out.glob("*/results.json")} == before
+    assert (out / "gradebook.csv").read_text() == csv_before
+
+
+# -- resume: content hash, --force -------------------------------------------------
+
+def test_only_changed_submissions_or_config_are_regraded(tmp_path, short_config):
+    """Unreadable notebooks are graded without a sandbox, so this is quick."""
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    subs.mkdir()
+    for sid in ("a", "b", "c"):
+        (subs / f"{sid}.ipynb").write_text(f"{{ {sid}")
+
+    def graded_ids():
+        lines = (out / "batch.log").read_text().splitlines()
+        return [json.loads(line)["student_id"] for line in lines]
+
+    assert run_batch(subs, out, short_config).returncode == 0
+    assert sorted(graded_ids()) == ["a", "b", "c"]
+    (subs / "b.ipynb").write_text("{ b changed")
+    assert run_batch(subs, out, short_config).returncode == 0
+    assert graded_ids()[3:] == ["b"]
+    assert run_batch(subs, out, short_config, "--force").returncode == 0
+    assert sorted(graded_ids()[4:]) == ["a", "b", "c"]
+    other_config = tmp_path / "other.toml"
+    other_config.write_text(short_config.read_text() + "\n# changed\n")
+    assert run_batch(subs, out, other_config).returncode == 0
+    assert sorted(graded_ids()[7:]) == ["a", "b", "c"]
+    assert set(gradebook(out)) == {"a", "b", "c"}
+
+
+# -- killing and interrupting ------------------------------------------------------
+
+def processes_marked(marker, tmpdir):
+    """Live processes carrying ``marker`` in their environment (the batch, its
+    forkserver and job processes) or ``tmpdir`` in their command line (the
+    sandbox zygotes and their question workers, which get a minimal env)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+            environ = (proc / "environ").read_bytes()
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if marker.encode() in environ or str(tmpdir).encode() in cmdline:
+            found.append((int(proc.name), cmdline.replace(b"\0", b" ")[:200]))
+    return found
+
+
+def assert_no_stray_processes(marker, tmpdir, grace=15):
+    deadline = time.monotonic() + grace
+    while processes_marked(marker, tmpdir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert processes_marked(marker, tmpdir) == []
+
+
+def start_batch(subs, out, config, tmp_path, marker):
+    sandbox_tmp = tmp_path / "sandbox-tmp"
+    sandbox_tmp.mkdir(exist_ok=True)
+    env = {**os.environ, "BATCH_TEST_MARKER": marker, "TMPDIR": str(sandbox_tmp)}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "grade.py"), str(subs), "--out", str(out),
+                             "--config", str(config), "--jobs", "2"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True, env=env)
+    return proc, sandbox_tmp
+
+
+def wait_for_first_result(out, proc, timeout=300):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if list(out.glob("*/batch.json")):
+            return
+        assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
+        time.sleep(0.05)
+    raise AssertionError("no result appeared")
+
+
+def small_class(subs, tmp):
+    subs.mkdir()
+    q1 = nb_bytes({"ReLU": RELU}, tmp)
+    wrong = nb_bytes({"ReLU": WRONG_RELU}, tmp)
+    for i, data in enumerate([q1, wrong, q1, wrong, q1]):
+        (subs / f"s{i}.ipynb").write_bytes(data)
+    (subs / "empty").mkdir()
+
+
+def test_sigkill_mid_batch_then_rerun_gives_the_uninterrupted_gradebook(tmp_path, short_config):
+    subs = tmp_path / "subs"
+    small_class(subs, tmp_path)
+    reference = tmp_path / "reference"
+    assert run_batch(subs, reference, short_config, "--jobs", "2").returncode == 0
+
+    out, marker = tmp_path / "out", uuid.uuid4().hex
+    proc, sandbox_tmp = start_batch(subs, out, short_config, tmp_path, marker)
+    try:
+        wait_for_first_result(out, proc)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert_no_stray_processes(marker, sandbox_tmp)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.stderr.close()
+    finished = {p.parent.name: (p.parent / "results.json").stat()
+                for p in out.glob("*/batch.json")}
+    assert 1 <= len(finished) < 5
+    assert not (out / "gradebook.csv").exists()
+
+    rerun = run_batch(subs, out, short_config, "--jobs", "2")
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert f"{5 - len(finished)} to grade, {len(finished)} already graded" in rerun.stderr
+    for sid, st in finished.items():
+        now = (out / sid / "results.json").stat()
+        assert (now.st_ino, now.st_mtime_ns) == (st.st_ino, st.st_mtime_ns), sid
+    log = [json.loads(line)["student_id"] for line in (out / "batch.log").read_text().splitlines()]
+    assert sorted(log) == [f"s{i}" for i in range(5)]        # nobody graded twice
+    assert (out / "gradebook.csv").read_text() == (reference / "gradebook.csv").read_text()
+    rows = gradebook(out)
+    assert [rows[f"s{i}"]["total"] for i in range(5)] == ["25", "4", "25", "4", "25"]
+    assert rows["empty"]["status"] == "no_notebook"
+
+
+def test_ctrl_c_stops_cleanly_keeping_finished_results(tmp_path, short_config):
+    subs = tmp_path / "subs"
+    small_class(subs, tmp_path)
+    out, marker = tmp_path / "out", uuid.uuid4().hex
+    proc, sandbox_tmp = start_batch(subs, out, short_config, tmp_path, marker)
+    try:
+        wait_for_first_result(out, proc)
+        os.killpg(proc.pid, signal.SIGINT)          # what the terminal sends on Ctrl-C
+        assert proc.wait(timeout=60) == 130
+        stderr = proc.stderr.read().decode()
+        assert "interrupted" in stderr and "Traceback" not in stderr, stderr[-3000:]
+        assert_no_stray_processes(marker, sandbox_tmp, grace=5)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.stderr.close()
+    for marker_file in out.glob("*/batch.json"):
+        json.loads((marker_file.parent / "results.json").read_text())
+    assert list(out.glob("*/batch.json"))
+    assert not (out / "gradebook.csv").exists()
+
+
+# -- grader errors ---------------------------------------------------------------
+
+def test_grader_error_is_recorded_per_student_and_does_not_stop_the_batch(tmp_path,
+                                                                          short_config):
+    import paddle
+
+    if paddle.is_compiled_with_cuda():
+        pytest.skip("this paddle has CUDA")
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    subs.mkdir()
+    (subs / "a.ipynb").write_bytes(nb_bytes({"ReLU": RELU}, tmp_path))
+    (subs / "b").mkdir()
+    proc = run_batch(subs, out, short_config, "--device", "gpu")
+    assert proc.returncode == 2
+    rows = gradebook(out)
+    assert rows["a"]["status"] == "grader_error" and rows["a"]["total"] == ""
+    assert "not compiled with CUDA" in rows["a"]["message"]
+    assert rows["b"]["status"] == "no_notebook"
+    data = json.loads((out / "a" / "results.json").read_text())
+    assert data["score"] == 0 and "Autograder failed" in data["output"]
+    assert "could not grade" in (out / "a" / "feedback.html").read_text()
+
+
+# -- Dask --------------------------------------------------------------------------
+
+def test_dask_cluster_runs_the_same_jobs(tmp_path, short_config, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    subs.mkdir()
+    (subs / "a.ipynb").write_bytes(nb_bytes({"ReLU": RELU}, tmp_path))
+    make_zip(subs / "b.zip", {"lab.ipynb": nb_bytes({"ReLU": WRONG_RELU}, tmp_path)})
+    (subs / "c.ipynb").write_text("{ not json")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        proc = run_batch(subs, out, short_config, "--scheduler", cluster.scheduler_address)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = gradebook(out)
+    assert {sid: (r["total"], r["status"]) for sid, r in rows.items()} == {
+        "a": ("25", "graded"), "b": ("4", "graded"), "c": ("0", "graded")}
+    json.loads((out / "b" / "results.json").read_text())
+
+
+# -- the pieces, without grading -----------------------------------------------------
+
+def test_discovery_layouts_and_guards(tmp_path):
+    from autograder.batch.discover import discover
+
+    root = tmp_path / "subs"
+    root.mkdir()
+    (root / "a.ipynb").write_text("{}")
+    (root / ".hidden.ipynb").write_text("{}")
+    (root / "b").mkdir()
+    (root / "b" / "deep" / "er").mkdir(parents=True)
+    (root / "b" / "deep" / "er" / "x.ipynb").write_text("{}")
+    make_zip(root / "c.zip", {"../../etc/evil.ipynb": b'{"cells": []}', "c.pdf": b"%PDF"})
+    make_zip(root / "d.zip", {"x.ipynb": b"{}", "y.ipynb": b"{}"})
+    make_zip(root / "e.zip", {"readme.txt": b"hi"})
+    (root / "report.html").mkdir()
+    (root / "report.html" / "n.ipynb").write_text("{}")
+    out = root / "out"
+    out.mkdir()
+    subs, skipped = discover(root, exclude=[out])
+    by_id = {s.sid: s for s in subs}
+    assert list(by_id) == ["a", "b", "c", "d", "e", "report.html"]
+    assert by_id["a"].ok and by_id["a"].read() == b"{}"
+    assert by_id["b"].ok and by_id["b"].source == "b/deep/er/x.ipynb"
+    assert by_id["c"].ok and by_id["c"].read() == b'{"cells": []}'
+    assert by_id["d"].status == "multiple_notebooks"
+    assert by_id["e"].status == "no_notebook"
+    assert by_id["report.html"].status == "bad_id"
+    assert skipped == []
+    assert not (tmp_path / "etc").exists()
+
+
+def test_notebook_size_is_capped_while_reading(tmp_path, monkeypatch):
+    """Zip bombs: at most the cap is decompressed, even when the header lies."""
+    import io
+
+    from autograder.batch import discover as discover_module
+    from autograder.batch.discover import SubmissionError, discover
+
+    monkeypatch.setattr(discover_module, "MAX_NOTEBOOK_BYTES", 1000)
+    with pytest.raises(SubmissionError) as e:
+        discover_module._read_capped(io.BytesIO(b" " * 5000), 10)    # header says 10 bytes
+    assert e.value.status == "too_large"
+    root = tmp_path / "subs"
+    root.mkdir()
+    make_zip(root / "z.zip", {"n.ipynb": b" " * 5000})
+    (root / "n.ipynb").write_bytes(b" " * 5000)
+    subs, _ = discover(root)
+    for sub in subs:
+        with pytest.raises(SubmissionError) as e:
+            sub.read()
+        assert e.value.status == "too_large"
+
+
+def fake_result(hidden_message="secret hidden diagnosis"):
+    from autograder.results import GradingResult, TestResult
+
+    def t(name, passed, message, hidden, points):
+        return TestResult(name=name, question=name.split(".")[0], title=f"title of {name}",
+                          max_score=points, score=points if passed else 0, passed=passed,
+                          message=message, hidden=hidden,
+                          visibility="after_published" if hidden else "visible")
+
+    return GradingResult(submission="x", tests=[
+        t("q1_relu.forward", False, f"public diagnosis {XSS}", False, 4),
+        t("q1_relu.backward_fd_hidden", False, hidden_message, True, 21),
+    ], problems=[f"code cell 3: {XSS}"])
+
+
+def test_feedback_hides_hidden_diagnoses_and_escapes():
+    from autograder.batch.feedback import render_feedback
+
+    page = render_feedback("<b>id</b>", fake_result())
+    assert "secret hidden diagnosis" not in page
+    assert "public diagnosis" in page and "hidden test" in page
+    assert XSS not in page and "<b>id</b>" not in page
+    assert "Total: 0 / 25" in page
+
+
+def test_gradebook_csv_scale_and_formula_guard():
+    from autograder.batch.gradebook import Entry, render_gradebook
+
+    entries = [Entry("s1", "s1.ipynb", "graded", "=HYPERLINK(\"x\")", fake_result()),
+               Entry("s2", "s2/", "no_notebook", "no .ipynb file in the folder")]
+    entries[0].result.tests[1].passed, entries[0].result.tests[1].score = True, 21
+    text = render_gradebook(entries, {"q1_relu": 25}, scale=10)
+    rows = list(csv.reader(text.splitlines()))
+    assert rows[0] == ["student_id", "q1_relu", "total", "scaled_total", "status", "message"]
+    assert rows[1] == ["s1", "21", "21", "8.4", "graded", "'=HYPERLINK(\"x\")"]
+    assert rows[2] == ["s2", "", "", "", "no_notebook", "no .ipynb file in the folder"]

@@ -1,0 +1,469 @@
+"""The Gradescope autograder (issue 5): the zip, setup.sh's install step in a
+throwaway virtual environment, run_autograder in a temporary layout root on a
+correct / wrong / broken notebook, the messages for no or several notebooks,
+grader failures, the watchdog, and (as root) the privilege drop.
+
+The virtual environment is made from /usr/bin/python3 in a world-readable
+folder (/tmp/nndl-gradescope-venv-HASH, cached by the hash of
+requirements.txt and reused across sessions); it is also the interpreter of
+every run_autograder run here, as the system python3 is on Gradescope.
+"""
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from conftest import BOOK, ROOT, VARIANTS, class_sources, notebook_from, write_notebook
+
+from autograder.results import SCHEMA
+
+TEMPLATES = ROOT / "autograder" / "gradescope" / "templates"
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+VENV_PARENT = Path(os.environ.get("NNDL_GS_VENV_PARENT", "/tmp"))
+QUESTIONS = ("q1_relu", "q2_dropout", "q3_l2", "q4_weight_decay")
+IS_ROOT = os.geteuid() == 0
+
+
+# -- fixtures -----------------------------------------------------------------
+@pytest.fixture(scope="session")
+def built_zip(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gradescope") / "autograder.zip"
+    proc = subprocess.run([sys.executable, str(ROOT / "grade.py"), "gradescope", "--out",
+                           str(out)], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert out.exists()
+    return out
+
+
+def unpack(zip_path, dest):
+    """Unzip like Gradescope does (keeping the modes)."""
+    with zipfile.ZipFile(zip_path) as z:
+        for info in z.infolist():
+            path = z.extract(info, dest)
+            mode = (info.external_attr >> 16) & 0o777
+            if mode:
+                os.chmod(path, mode)
+
+
+def _world_readable(path):
+    for dirpath, dirnames, filenames in os.walk(path):
+        for name in dirnames + filenames:
+            p = os.path.join(dirpath, name)
+            if os.path.islink(p):
+                continue
+            mode = os.stat(p).st_mode
+            os.chmod(p, mode | stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH |
+                     ((stat.S_IXGRP | stat.S_IXOTH) if mode & stat.S_IXUSR else 0))
+    os.chmod(path, 0o755)
+
+
+@pytest.fixture(scope="session")
+def gradescope_venv(built_zip, tmp_path_factory):
+    """(python, setup.sh's output): setup.sh's install step run into a venv made
+    from /usr/bin/python3 (cached by the requirements' hash)."""
+    if not SYSTEM_PYTHON.exists():
+        pytest.skip("no /usr/bin/python3 to make the Gradescope-like venv from")
+    reqs = (TEMPLATES / "requirements.txt").read_bytes()
+    version = subprocess.run([str(SYSTEM_PYTHON), "-c", "import sys; print(sys.version)"],
+                             capture_output=True, text=True, check=True).stdout
+    key = hashlib.sha256(reqs + version.encode()).hexdigest()[:16]
+    venv = VENV_PARENT / f"nndl-gradescope-venv-{key}"
+    python = venv / "bin" / "python"
+    src = tmp_path_factory.mktemp("setup") / "source"
+    unpack(built_zip, src)
+    with open(f"{venv}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        old_umask = os.umask(0o022)
+        try:
+            if not (venv / ".ready").exists():
+                shutil.rmtree(venv, ignore_errors=True)
+                subprocess.run([str(SYSTEM_PYTHON), "-m", "venv", str(venv)], check=True,
+                               capture_output=True, timeout=300)
+            env = {k: v for k, v in os.environ.items() if not k.startswith("NNDL_")}
+            env["NNDL_PYTHON"] = str(python)
+            proc = subprocess.run(["bash", str(src / "setup.sh"), "install"], env=env,
+                                  capture_output=True, text=True, timeout=1800, cwd=src)
+            assert proc.returncode == 0, (
+                f"setup.sh install failed in {venv}:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+            _world_readable(venv)
+            (venv / ".ready").write_text(key)
+        finally:
+            os.umask(old_umask)
+    return str(python), proc.stdout + proc.stderr
+
+
+@pytest.fixture
+def gs_root(built_zip):
+    """A Gradescope layout in a world-traversable temporary folder: the zip in
+    source/, run_autograder copied to the root, empty submission/ and results/."""
+    root = Path(tempfile.mkdtemp(prefix="nndl-gs-test-", dir="/tmp"))
+    os.chmod(root, 0o755)
+    unpack(built_zip, root / "source")
+    shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
+    (root / "submission").mkdir()
+    (root / "results").mkdir()
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def run_gradescope(root, python, **extra_env):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NNDL_")}
+    env.update(AUTOGRADER_ROOT=str(root), NNDL_PYTHON=python, **extra_env)
+    proc = subprocess.run(["bash", str(root / "run_autograder")], env=env, cwd="/",
+                          capture_output=True, text=True, timeout=900)
+    results = root / "results" / "results.json"
+    assert results.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
+    data = json.loads(results.read_text())
+    jsonschema.validate(data, SCHEMA)
+    return proc, data
+
+
+def staff_of(root):
+    return json.loads((root / "results" / "results.staff.json").read_text())
+
+
+def per_question(data):
+    """{question: (score, max score)}"""
+    scores = {}
+    for t in data["tests"]:
+        q = t["name"].split(".")[0]
+        got, out_of = scores.get(q, (0, 0))
+        scores[q] = (got + t["score"], out_of + t["max_score"])
+    return scores
+
+
+def book_classes(**replacements):
+    classes = class_sources(BOOK)
+    classes.update(replacements)
+    return classes
+
+
+# -- the zip --------------------------------------------------------------------
+def test_zip_has_the_engine_setup_and_run_autograder(built_zip, tmp_path):
+    with zipfile.ZipFile(built_zip) as z:
+        infos = {i.filename: i for i in z.infolist()}
+        reqs = z.read("requirements.txt").decode()
+    for name in ("setup.sh", "run_autograder", "requirements.txt", "grade.py",
+                 "autograder/grading.toml", "autograder/checks/hidden.py",
+                 "autograder/checks/accuracy.py", "autograder/engine.py",
+                 "autograder/sandbox/child.py", "autograder/gradescope/run.py",
+                 "nndl/op.py", "nndl/checks/core.py", "BUILD_INFO.json"):
+        assert name in infos, name
+    for name in ("setup.sh", "run_autograder"):
+        assert (infos[name].external_attr >> 16) & 0o111, f"{name} is not executable"
+    assert not any("__pycache__" in n or n.startswith("tests/") for n in infos)
+    lines = [ln.split(";")[0].strip() for ln in reqs.splitlines()
+             if ln.strip() and not ln.startswith("#")]
+    names = {ln.split("=")[0].split(">")[0].split("<")[0].strip().lower() for ln in lines}
+    assert {"paddlepaddle", "numpy", "scikit-learn", "nbformat", "jsonschema",
+            "tomli"} <= names
+    assert not names & {"otter-grader", "pytest", "paddlepaddle-gpu"}
+    assert 'tomli>=2.0; python_version < "3.11"' in reqs
+    setup = (TEMPLATES / "setup.sh").read_text()
+    assert "conda" not in setup.replace("no conda", "") and "mamba" not in setup.replace(
+        "conda/mamba", "")
+    # building again gives the same bytes
+    again = tmp_path / "again.zip"
+    subprocess.run([sys.executable, str(ROOT / "grade.py"), "gradescope", "--out", str(again)],
+                   check=True, capture_output=True, cwd=tmp_path, timeout=120)
+    assert again.read_bytes() == built_zip.read_bytes()
+
+
+def test_build_refuses_a_broken_config(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[run]\npublic_visibility = 'sometimes'\n")
+    proc = subprocess.run([sys.executable, str(ROOT / "grade.py"), "gradescope", "--out",
+                           str(tmp_path / "a.zip"), "--config", str(bad)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "visibility" in proc.stderr
+    assert not (tmp_path / "a.zip").exists()
+
+
+def test_setup_install_step_in_a_fresh_venv(gradescope_venv):
+    python, log = gradescope_venv
+    assert "self-check ok" in log, log[-3000:]
+    out = subprocess.run([python, "-c", "import paddle, sklearn, nbformat, jsonschema, "
+                          "matplotlib; print(paddle.__version__)"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "3.3.1", out.stderr
+
+
+# -- finding the notebook ---------------------------------------------------------
+def test_find_notebook(tmp_path):
+    from autograder.gradescope.run import find_notebook
+
+    sub = tmp_path / "submission"
+    assert find_notebook(sub)[0] is None
+    sub.mkdir()
+    path, msg = find_notebook(sub)
+    assert path is None and "No notebook" in msg
+    (sub / ".ipynb_checkpoints").mkdir()
+    (sub / ".ipynb_checkpoints" / "regularization-checkpoint.ipynb").write_text("{}")
+    (sub / "lab").mkdir()
+    (sub / "lab" / "my_work.ipynb").write_text("{}")
+    assert find_notebook(sub) == (sub / "lab" / "my_work.ipynb", None)
+    (sub / "copy.ipynb").write_text("{}")
+    path, msg = find_notebook(sub)
+    assert path is None and "Several notebooks" in msg and "regularization.ipynb" in msg
+    (sub / "regularization.ipynb").write_text("{}")
+    path, msg = find_notebook(sub)
+    assert path == sub / "regularization.ipynb" and "only regularization.ipynb was graded" in msg
+    (sub / "link.ipynb").symlink_to("/etc/passwd")
+    assert find_notebook(sub)[0] == sub / "regularization.ipynb"
+
+
+# -- run_autograder -------------------------------------------------------------------
+def _wrong_notebook():
+    wrong = class_sources((VARIANTS / "wrong" / "decay_wrong_sign.py").read_text())
+    return notebook_from(book_classes(**wrong))
+
+
+@pytest.mark.parametrize("kind", ["solution", "wrong", "broken"])
+def test_run_autograder_grades_the_submission(kind, gs_root, gradescope_venv, config):
+    python, _ = gradescope_venv
+    nb_path = gs_root / "submission" / "regularization.ipynb"
+    if kind == "solution":
+        write_notebook(notebook_from(book_classes()), nb_path)
+    elif kind == "wrong":
+        write_notebook(_wrong_notebook(), nb_path)
+    else:
+        nb_path.write_bytes(b'{"cells": [oops')
+    proc, data = run_gradescope(gs_root, python)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert len(data["tests"]) == len(config.checks)
+    assert data["stdout_visibility"] == "hidden"
+    vis = {t["visibility"] for t in data["tests"]}
+    assert vis == {"visible", "after_published"}
+    scores = per_question(data)
+    if kind == "solution":
+        assert data["score"] == 100, data["output"]
+        assert "Total: 100 / 100" in data["output"]
+    elif kind == "wrong":
+        got, out_of = scores["q4_weight_decay"]
+        assert got < out_of, data["output"]
+        assert all(scores[q][0] == scores[q][1] for q in QUESTIONS[:3]), data["output"]
+        assert data["score"] < 100
+    else:
+        assert data["score"] == 0
+        assert "not a Jupyter notebook" in data["output"]
+        assert "Autograder failed" not in data["output"]
+    text = json.dumps(data)
+    assert "Traceback" not in text
+    for q in QUESTIONS:
+        assert q in data["output"]
+    if IS_ROOT:
+        assert stat.S_IMODE((gs_root / "source").stat().st_mode) == 0o700
+        if kind != "broken":
+            assert staff_of(gs_root)["isolation"]["active"] is True
+
+
+@pytest.mark.parametrize("files,expect", [
+    ((), "No notebook"),
+    (("a.ipynb", "b.ipynb"), "Several notebooks"),
+])
+def test_no_or_several_notebooks_get_a_clear_message(files, expect, gs_root, gradescope_venv,
+                                                     config):
+    python, _ = gradescope_venv
+    for name in files:
+        write_notebook(notebook_from(book_classes()), gs_root / "submission" / name)
+    (gs_root / "submission" / "notes.txt").write_text("hello")
+    proc, data = run_gradescope(gs_root, python)
+    assert proc.returncode == 0
+    assert data["score"] == 0 and len(data["tests"]) == len(config.checks)
+    assert expect in data["output"] and "regularization.ipynb" in data["output"]
+    assert all(expect in t["output"] for t in data["tests"] if t["visibility"] == "visible")
+
+
+def test_expected_name_wins_among_several(gs_root, gradescope_venv):
+    python, _ = gradescope_venv
+    (gs_root / "submission" / "regularization.ipynb").write_text("not json")
+    write_notebook(notebook_from(book_classes()), gs_root / "submission" / "scratch.ipynb")
+    _, data = run_gradescope(gs_root, python)
+    assert data["score"] == 0
+    assert "only regularization.ipynb was graded" in data["output"]
+    assert "not a Jupyter notebook" in data["output"]
+
+
+def test_grader_failure_gives_zero_and_hides_the_traceback(gs_root, gradescope_venv, config):
+    python, _ = gradescope_venv
+    write_notebook(notebook_from(book_classes()), gs_root / "submission" / "regularization.ipynb")
+    proc, data = run_gradescope(gs_root, python, NNDL_SANDBOX_PYTHON="/nonexistent/python3")
+    assert data["score"] == 0 and len(data["tests"]) == len(config.checks)
+    assert "Autograder failed, contact staff" in data["output"]
+    assert all("Autograder failed, contact staff" in t["output"]
+               for t in data["tests"] if t["visibility"] == "visible")
+    assert "Traceback" not in json.dumps(data) and "/nonexistent" not in json.dumps(data)
+    staff = staff_of(gs_root)
+    assert "/nonexistent/python3" in staff["grader_error"]
+    assert "/nonexistent/python3" in proc.stdout      # staff-only stdout
+
+
+def test_results_written_even_when_python_cannot_start(gs_root):
+    write_notebook(notebook_from(book_classes()), gs_root / "submission" / "regularization.ipynb")
+    proc, data = run_gradescope(gs_root, "/nonexistent/python3")
+    assert proc.returncode == 0
+    assert data["score"] == 0 and "Autograder failed, contact staff" in data["output"]
+
+
+def test_watchdog_writes_a_failure_result_in_time(gs_root, gradescope_venv):
+    python, _ = gradescope_venv
+    write_notebook(notebook_from(book_classes()), gs_root / "submission" / "regularization.ipynb")
+    proc, data = run_gradescope(gs_root, python, NNDL_DEADLINE="2")
+    assert proc.returncode == 0
+    assert data["score"] == 0 and "Autograder failed, contact staff" in data["output"]
+    assert "watchdog" in staff_of(gs_root)["grader_error"]
+    assert "watchdog" not in json.dumps(data)
+
+
+# -- privilege drop ---------------------------------------------------------------------
+ATTACK = '''
+def _attack():
+    import os, pathlib, socket
+    out = {"uid": os.getuid(), "euid": os.geteuid()}
+
+    def attempt(name, fn):
+        try:
+            fn()
+            out[name] = "SUCCEEDED"
+        except BaseException as e:
+            out[name] = "blocked: " + type(e).__name__ + ": " + str(e)[:100]
+
+    root = pathlib.Path(GS_ROOT)
+    attempt("write_results", lambda: (root / "results" / "pwned").write_text("forged"))
+    attempt("overwrite_results_json",
+            lambda: (root / "results" / "results.json").write_text('{"score": 1000, "tests": []}'))
+    attempt("read_grading_toml", lambda: (root / "source/autograder/grading.toml").read_text())
+    attempt("read_hidden_checks", lambda: (root / "source/autograder/checks/hidden.py").read_text())
+    attempt("list_source", lambda: os.listdir(root / "source"))
+    attempt("import_hidden_checks", lambda: __import__("autograder.checks.hidden"))
+    attempt("inet_socket", lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM).close())
+    attempt("connect_loopback",
+            lambda: socket.create_connection(("127.0.0.1", GS_PORT), timeout=3).close())
+    attempt("become_root", lambda: os.setuid(0))
+    print("ATTACK-REPORT", out, flush=True)
+    return out
+
+
+def _linger():
+    import ctypes, os, time
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            ctypes.CDLL(None).prctl(15, b"nndl-linger", 0, 0, 0)
+            for _ in range(300):
+                try:
+                    open(GS_ROOT + "/results/pwned-late", "w").write("late")
+                except OSError:
+                    pass
+                time.sleep(0.1)
+        os._exit(0)
+
+
+class Probe:
+    report = _attack()
+    breached = report["uid"] == 0 or any(v == "SUCCEEDED" for v in report.values())
+    _linger()
+'''
+
+
+def _lingering():
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and Path(f"/proc/{entry}/comm").read_text().strip() == "nndl-linger":
+                found.append(int(entry))
+        except OSError:
+            pass
+    return found
+
+
+@pytest.fixture
+def loopback_server():
+    """A TCP server on 127.0.0.1 that records every connection it accepts."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.settimeout(0.2)
+    accepted, stop = [], threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, addr = server.accept()
+                accepted.append(addr)
+                conn.close()
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], accepted
+    stop.set()
+    thread.join(5)
+    server.close()
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="the privilege drop needs root (CI runs as root)")
+def test_student_code_runs_unprivileged_and_offline(gs_root, gradescope_venv, loopback_server,
+                                                    config):
+    python, _ = gradescope_venv
+    port, accepted = loopback_server
+    relu = class_sources(BOOK)["ReLU"].replace(
+        "    def forward(self, inputs):\n",
+        "    def forward(self, inputs):\n        if Probe.breached:\n            return inputs * 0 - 1\n", 1)
+    assert "Probe.breached" in relu
+    classes = {"Probe": ATTACK, **book_classes(ReLU=relu)}
+    nb = notebook_from(classes, imports=f"import paddle\nimport nndl.op as op\n"
+                                        f"from nndl.op import Op, Optimizer\n"
+                                        f"GS_ROOT = {str(gs_root)!r}\nGS_PORT = {port}")
+    write_notebook(nb, gs_root / "submission" / "regularization.ipynb")
+    proc, data = run_gradescope(gs_root, python)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    staff = staff_of(gs_root)
+    iso = staff["isolation"]
+    assert iso["active"] is True and iso["uid"] != 0
+    log = staff["questions"]["q1_relu"]["output"]
+    assert "ATTACK-REPORT" in log, log[-3000:]
+    report = eval(log.split("ATTACK-REPORT", 1)[1].splitlines()[0])  # noqa: S307 - our dict
+    assert report["uid"] == iso["uid"] and report["euid"] == iso["uid"]
+    for name in ("write_results", "overwrite_results_json", "read_grading_toml",
+                 "read_hidden_checks", "list_source", "become_root"):
+        assert report[name].startswith("blocked: PermissionError"), (name, report[name])
+    assert report["import_hidden_checks"].startswith("blocked: ModuleNotFoundError")
+    network = " ".join(iso["network"])
+    if "seccomp" in network:
+        assert report["inet_socket"].startswith("blocked: PermissionError"), report
+    if "seccomp" in network or "namespace" in network:
+        assert report["connect_loopback"].startswith("blocked"), report
+        assert accepted == []
+
+    # the score is the grader's: full marks, nothing forged, nothing printed to the student
+    assert data["score"] == 100, data["output"]
+    assert len(data["tests"]) == len(config.checks)
+    results = gs_root / "results"
+    assert sorted(p.name for p in results.iterdir()) == ["results.json", "results.staff.json"]
+    assert results.stat().st_uid == 0 and stat.S_IMODE(results.stat().st_mode) == 0o755
+    assert (results / "results.json").stat().st_uid == 0
+    assert "ATTACK-REPORT" not in json.dumps(data) and "ATTACK-REPORT" not in proc.stderr
+    # processes the student left behind were killed
+    deadline = time.monotonic() + 5
+    while _lingering() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _lingering() == []
+    time.sleep(0.5)
+    assert not (results / "pwned-late").exists()
