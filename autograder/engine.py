@@ -109,6 +109,8 @@ def grade_notebook(path, config=None, *, device=None, workdir=None, keep_workdir
                               "output": sandbox.log(question, cfg.log_limit_kb * 1024)}
             for check in qchecks:
                 got = probed[check.name]
+                if got.sandbox_note:
+                    result.staff["sandbox"] = got.sandbox_note
                 for p in got.load_problems:
                     if p not in result.problems:
                         result.problems.append(p)

@@ -174,3 +174,46 @@ def test_gpu_without_cuda_fails_clearly_with_results(tmp_path, short_config):
     assert proc.returncode == 2
     assert "not compiled with CUDA" in proc.stderr
     assert data["score"] == 0 and "Autograder failed" in data["output"]
+
+
+def test_sandbox_blocks_writes_network_and_signals(tmp_path, short_config):
+    """Student code runs as the grader's user here, yet (with Landlock) it can
+    write only beneath its own question's folder, open no TCP connection and
+    signal no process outside itself: killing the zygote or the grader fails."""
+    canary = tmp_path / "canary.txt"
+    listener = __import__("socket").socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+    evil = f'''class Evil:
+    import os, socket, signal, pathlib
+    try:
+        pathlib.Path({str(canary)!r}).write_text("written by student code")
+    except OSError:
+        pass
+    try:
+        socket.create_connection(("127.0.0.1", {port}), timeout=2).sendall(b"leak")
+    except OSError:
+        pass
+    for _target in (os.getppid(), 0):
+        try:
+            os.kill(_target, signal.SIGKILL) if _target else os.killpg(os.getpgid(os.getppid()), 9)
+        except OSError:
+            pass
+'''
+    nb = write_notebook(notebook_from({"Evil": evil, **book_with()}), tmp_path / "e.ipynb")
+    proc, data = grade(nb, tmp_path / "r.json", short_config)
+    staff = json.loads((tmp_path / "r.staff.json").read_text())
+    note = staff.get("sandbox", "")
+    listener.settimeout(0.5)
+    try:
+        conn, _ = listener.accept()
+        leaked = conn.recv(10)
+    except OSError:
+        leaked = b""
+    if "no signals outside" not in note:
+        pytest.skip(f"this kernel's Landlock is not enough: {note!r}")
+    assert proc.returncode == 0
+    assert data["score"] == 100, data["output"]
+    assert not canary.exists()
+    assert leaked == b""

@@ -202,6 +202,28 @@ def test_setup_install_step_in_a_fresh_venv(gradescope_venv):
     assert out.returncode == 0 and out.stdout.strip() == "3.3.1", out.stderr
 
 
+def test_child_side_files_exclude_the_hidden_checks(tmp_path):
+    from autograder.gradescope.isolation import IsolationError, child_side_files
+
+    files = child_side_files(ROOT)
+    for name in ("autograder/__init__.py", "autograder/sandbox/__init__.py",
+                 "autograder/sandbox/child.py", "autograder/probes.py",
+                 "autograder/reference.py", "nndl/op.py", "nndl/checks/probes.py"):
+        assert name in files
+    assert not [f for f in files if f.startswith(("autograder/checks", "autograder/config",
+                                                  "autograder/engine", "autograder/gradescope"))]
+    assert all(f.endswith(".py") for f in files)
+    # a child-side module that imports the hidden checks is refused
+    fake = tmp_path / "src"
+    shutil.copytree(ROOT / "autograder", fake / "autograder",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "nndl", fake / "nndl", ignore=shutil.ignore_patterns("__pycache__"))
+    probes = fake / "autograder" / "probes.py"
+    probes.write_text(probes.read_text() + "\nfrom .checks import hidden  # noqa\n")
+    with pytest.raises(IsolationError, match="autograder/checks"):
+        child_side_files(fake)
+
+
 # -- finding the notebook ---------------------------------------------------------
 def test_find_notebook(tmp_path):
     from autograder.gradescope.run import find_notebook

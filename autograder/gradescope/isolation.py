@@ -9,9 +9,10 @@ The engine starts the sandbox through a ``sandbox_factory``;
   ``nobody``; ``NNDL_SANDBOX_USER`` overrides) with no supplementary groups,
   ``PR_SET_NO_NEW_PRIVS`` set (no setuid binary can give root back);
 * imports only a world-readable copy of the child-side files (``nndl/**`` and
-  the five ``autograder`` modules the child needs): the hidden checks' judges
-  and ``grading.toml`` stay in the grader's source folder, which is made
-  ``0700 root``;
+  the ``autograder`` modules that the child, the probes and the reference ops
+  import, found by parsing their imports): the hidden checks' judges and
+  ``grading.toml`` stay in the grader's source folder, which is made ``0700
+  root``;
 * has no network: a new, empty network namespace (``unshare(CLONE_NEWNET)``;
   not even loopback is up) when the kernel lets root create one, and a seccomp
   filter that makes ``socket()`` fail with EACCES (``socketpair`` still works),
@@ -30,6 +31,7 @@ zygote is killed. Outputs that are not regular files (symlinks, FIFOs) are
 refused before the runner reads them.
 """
 
+import ast
 import ctypes
 import errno
 import os
@@ -49,10 +51,14 @@ from ..sandbox.runner import ProbeResult, Sandbox
 DEFAULT_USERS = ("nndl-sandbox", "nobody")
 NPROC_LIMIT = 512            # processes + threads of the sandbox user (fork bombs)
 
-# the child imports only these (see autograder/sandbox/child.py)
-CHILD_FILES = ("autograder/__init__.py", "autograder/reference.py", "autograder/probes.py",
-               "autograder/sandbox/__init__.py", "autograder/sandbox/child.py")
+# The child's files: the whole course library, and the autograder modules that
+# these import, transitively (found by parsing their imports, so that a new
+# child-side module is copied too). The hidden checks must never be among them.
+CHILD_SEEDS = ("autograder.sandbox.child", "autograder.probes", "autograder.reference")
 CHILD_TREES = ("nndl",)
+LOCAL_PACKAGES = ("autograder", "nndl")
+PARENT_ONLY = ("autograder/checks/", "autograder/config.py", "autograder/grading.toml",
+               "autograder/gradescope/")
 
 CLONE_NEWNET = 0x40000000
 PR_SET_SECCOMP = 22
@@ -226,6 +232,59 @@ def kill_descendants(uid=None, keep=(), never_reap=(), rounds=200):
     return killed
 
 
+# -- the child's files ----------------------------------------------------------
+def _module_file(root, module):
+    base = Path(root, *module.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _imported_modules(path, module):
+    """Modules named by the imports of ``path`` (module ``module``), anywhere in it."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")
+                parts = parts[: len(parts) - node.level + 1]
+                base = ".".join(parts + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            names.append(base)
+            names += [f"{base}.{a.name}" for a in node.names]   # maybe submodules
+    return [n for n in names if n.split(".")[0] in LOCAL_PACKAGES]
+
+
+def child_side_files(source_root):
+    """Relative paths (sorted) of the files the sandbox child may import."""
+    root = Path(source_root)
+    files, seen, todo = set(), set(), list(CHILD_SEEDS)
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        path = _module_file(root, module)
+        if path is None:
+            continue
+        files.add(path.relative_to(root).as_posix())
+        parts = module.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]   # parent packages
+        todo += _imported_modules(path, module)
+    for tree in CHILD_TREES:
+        files |= {p.relative_to(root).as_posix() for p in (root / tree).rglob("*.py")
+                  if "__pycache__" not in p.parts}
+    leaked = sorted(f for f in files if f.startswith(PARENT_ONLY))
+    if leaked:
+        raise IsolationError(f"the sandbox child would import grader-only files: {leaked}")
+    return sorted(files)
+
+
 # -- the isolation ------------------------------------------------------------
 def resolve_user(name=None):
     """(uid, gid, name) of the sandbox user."""
@@ -280,12 +339,7 @@ class Isolation:
     # -- setup ----------------------------------------------------------------
     def _copy_child_files(self):
         self.lib.mkdir(mode=0o755)
-        files = [Path(f) for f in CHILD_FILES]
-        for tree in CHILD_TREES:
-            files += sorted(p.relative_to(self.source_root)
-                            for p in (self.source_root / tree).rglob("*.py")
-                            if "__pycache__" not in p.parts)
-        for rel in files:
+        for rel in child_side_files(self.source_root):
             dest = self.lib / rel
             for parent in reversed(dest.relative_to(self.lib).parents[:-1]):
                 d = self.lib / parent

@@ -25,6 +25,8 @@ import sys
 import time
 import traceback
 
+from autograder.sandbox.landlock import restrict_writes
+
 ALLOWED_PROBE_MODULES = ("nndl.checks.probes", "autograder.probes")
 PRINT_LIMIT = 64 * 1024          # bytes of Python-level output kept per worker
 FILE_LIMIT = 16 * 1024 * 1024    # RLIMIT_FSIZE: no file written by a worker may exceed this
@@ -124,8 +126,10 @@ def _worker(request, statements, workdir):
         sys.stdout = _CappedStream(log, PRINT_LIMIT)
         sys.stderr = sys.stdout
         scratch = os.path.join(workdir, "scratch", request["question"])
-        os.makedirs(scratch, exist_ok=True)
+        os.makedirs(os.path.join(scratch, "tmp"), exist_ok=True)
         os.chdir(scratch)
+        os.environ["TMPDIR"] = os.path.join(scratch, "tmp")
+        os.environ["MPLCONFIGDIR"] = os.path.join(scratch, "tmp")
 
         import paddle
 
@@ -137,10 +141,14 @@ def _worker(request, statements, workdir):
                 checks.append((c, {k: data[k] for k in data.files}))
         savez, dumps = np.savez, json.dumps
 
+        # from here on: writes only to this question's folders, no TCP, no
+        # signals to the zygote or the grader (where the kernel has Landlock)
+        io_dir = os.path.dirname(request["checks"][0]["output"]) if request["checks"] else scratch
+        sandbox_note = restrict_writes([io_dir, scratch])
         ns = {"__name__": "__notebook__", "__builtins__": __builtins__}
         load_problems = _load_student(statements, ns)
         for c, inputs in checks:
-            status = {"ok": False, "load_problems": load_problems}
+            status = {"ok": False, "load_problems": load_problems, "sandbox": sandbox_note}
             try:
                 probe = _probe_function(c["probe"])
                 out = probe(ns, inputs)

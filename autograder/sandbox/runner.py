@@ -33,6 +33,7 @@ class ProbeResult:
     outputs: dict = None
     error: str = None
     load_problems: list = field(default_factory=list)
+    sandbox_note: str = ""     # what the worker says it restricted (staff only)
 
 
 def child_root():
@@ -206,11 +207,13 @@ class Sandbox:
             return ProbeResult(error="the check's status could not be read")
         problems = [str(p)[:500] for p in status.get("load_problems", [])][:20] \
             if isinstance(status.get("load_problems"), list) else []
+        note = str(status.get("sandbox", ""))[:200]
         if not status.get("ok"):
             return ProbeResult(error=str(status.get("error", "unknown error"))[:2000],
-                               load_problems=problems)
+                               load_problems=problems, sandbox_note=note)
         outputs, error = load_outputs(out_path)
-        return ProbeResult(outputs=outputs, error=error, load_problems=problems)
+        return ProbeResult(outputs=outputs, error=error, load_problems=problems,
+                           sandbox_note=note)
 
     def log(self, question, limit=64 * 1024):
         """The (truncated) output the student's code printed during ``question``."""

@@ -19,7 +19,7 @@ def run_dask(jobs, address, on_done):
         window = max(4, 2 * sum(client.nthreads().values()))
         jobs = iter(jobs)
         running = {}                                 # future -> job
-        done = as_completed()
+        done = as_completed(loop=client.loop)
 
         def submit_more():
             while len(running) < window:
