@@ -182,6 +182,10 @@ def _wait(pid, time_limit):
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
+            try:  # whatever the worker left running in its group goes too
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
             elapsed = time.monotonic() - start
             if os.WIFSIGNALED(status):
                 sig = os.WTERMSIG(status)
