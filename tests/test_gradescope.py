@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import stat
@@ -173,9 +174,15 @@ def test_zip_has_the_engine_setup_and_run_autograder(built_zip, tmp_path):
             "tomli"} <= names
     assert not names & {"otter-grader", "pytest", "paddlepaddle-gpu"}
     assert 'tomli>=2.0; python_version < "3.11"' in reqs
-    setup = (TEMPLATES / "setup.sh").read_text()
-    assert "conda" not in setup.replace("no conda", "") and "mamba" not in setup.replace(
-        "conda/mamba", "")
+    for name in ("setup.sh", "run_autograder"):
+        script = tmp_path / name
+        script.write_bytes(zipfile.ZipFile(built_zip).read(name))
+        check = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+        assert check.returncode == 0, check.stderr
+    code = [ln for ln in (TEMPLATES / "setup.sh").read_text().splitlines()
+            if not ln.lstrip().startswith("#")]
+    assert not [ln for ln in code if re.search(r"\b(conda|mamba|micromamba|curl|wget)\b", ln)]
+    assert any("pip install" in ln for ln in code)
     # building again gives the same bytes
     again = tmp_path / "again.zip"
     subprocess.run([sys.executable, str(ROOT / "grade.py"), "gradescope", "--out", str(again)],
@@ -246,6 +253,28 @@ def test_find_notebook(tmp_path):
     assert path == sub / "regularization.ipynb" and "only regularization.ipynb was graded" in msg
     (sub / "link.ipynb").symlink_to("/etc/passwd")
     assert find_notebook(sub)[0] == sub / "regularization.ipynb"
+
+
+def test_find_notebook_in_an_uploaded_zip(tmp_path):
+    from autograder.gradescope.run import find_notebook
+
+    sub, out = tmp_path / "submission", tmp_path / "out"
+    sub.mkdir()
+    out.mkdir()
+    with zipfile.ZipFile(sub / "export.zip", "w") as z:
+        z.writestr("regularization.ipynb", '{"cells": []}')
+        z.writestr("__MACOSX/._regularization.ipynb", "junk")
+        z.writestr("regularization.pdf", "pdf")
+    path, note = find_notebook(sub, extract_dir=out)
+    assert path == out / "regularization.ipynb" and note is None
+    assert path.read_text() == '{"cells": []}'
+    with zipfile.ZipFile(sub / "more.zip", "w") as z:
+        z.writestr("a.ipynb", "{}")
+    path, note = find_notebook(sub, extract_dir=out)
+    assert path == out / "regularization.ipynb" and "export.zip/regularization.ipynb" in note
+    (sub / "not_a_zip.zip").write_text("nope")
+    (sub / "mine.ipynb").write_text("{}")          # a plain notebook wins over zips
+    assert find_notebook(sub, extract_dir=out) == (sub / "mine.ipynb", None)
 
 
 # -- run_autograder -------------------------------------------------------------------

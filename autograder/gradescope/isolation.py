@@ -81,6 +81,7 @@ DENIED = ("socket", "ptrace", "process_vm_readv", "process_vm_writev", "perf_eve
           "bpf", "io_uring_setup")
 
 _QUESTION = re.compile(r"^[A-Za-z0-9_.-]+$")
+LIVE_BASES = set()       # private folders not yet removed (for a watchdog's last cleanup)
 
 
 class IsolationError(Exception):
@@ -264,6 +265,9 @@ def child_side_files(source_root):
     """Relative paths (sorted) of the files the sandbox child may import."""
     root = Path(source_root)
     files, seen, todo = set(), set(), list(CHILD_SEEDS)
+    for tree in CHILD_TREES:   # the library, and whatever it imports
+        todo += [".".join(p.relative_to(root).with_suffix("").parts).removesuffix(".__init__")
+                 for p in sorted((root / tree).rglob("*.py")) if "__pycache__" not in p.parts]
     while todo:
         module = todo.pop()
         if module in seen:
@@ -326,15 +330,20 @@ class Isolation:
         except (OSError, AttributeError):
             pass
         self.base = Path(tempfile.mkdtemp(prefix="nndl-gradescope-"))
-        os.chmod(self.base, 0o711)
-        self.lib = self.base / "lib"
-        self._copy_child_files()
-        home = self.base / "home"
-        home.mkdir(mode=0o700)
-        os.chown(home, self.uid, self.gid)
-        os.environ["SANDBOX_HOME"] = str(home)   # read by runner.child_env()
-        self.workdir = self.base / "work"
-        self._check_interpreter()
+        LIVE_BASES.add(self.base)
+        try:
+            os.chmod(self.base, 0o711)
+            self.lib = self.base / "lib"
+            self._copy_child_files()
+            home = self.base / "home"
+            home.mkdir(mode=0o700)
+            os.chown(home, self.uid, self.gid)
+            os.environ["SANDBOX_HOME"] = str(home)   # read by runner.child_env()
+            self.workdir = self.base / "work"
+            self._check_interpreter()
+        except BaseException:
+            self.close()
+            raise
 
     # -- setup ----------------------------------------------------------------
     def _copy_child_files(self):
@@ -450,6 +459,7 @@ class Isolation:
             kill_descendants(self.uid, never_reap=self.zygotes)
             if self.base is not None:
                 shutil.rmtree(self.base, ignore_errors=True)
+                LIVE_BASES.discard(self.base)
                 self.base = None
 
     def __enter__(self):

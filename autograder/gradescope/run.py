@@ -9,7 +9,8 @@ Layout (root from ``--root``, else ``$AUTOGRADER_ROOT``, else ``/autograder``)::
     ROOT/results/results.json   written here, always
 
 Finds the notebook in ``submission/`` (the only ``.ipynb``, or the one named
-``regularization.ipynb``), grades it with the engine and writes
+``regularization.ipynb``; inside an uploaded ``.zip`` when there is no
+``.ipynb`` file), grades it with the engine and writes
 ``results/results.json`` (plus ``results.staff.json`` beside it, which
 Gradescope ignores). ``results.json`` is written in every case: no notebook or
 several (a zero with a message saying so), a broken notebook (the engine's
@@ -27,11 +28,14 @@ without network (see :mod:`.isolation`); the source folder is made ``0700`` and
 
 import argparse
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 import traceback
-from pathlib import Path
+import zipfile
+from pathlib import Path, PurePosixPath
 
 EXPECTED_NOTEBOOK = "regularization.ipynb"
 DEFAULT_DEADLINE = 540          # seconds; Gradescope's default timeout is 600
@@ -39,32 +43,75 @@ STAFF_LOG_CHARS = 2000          # per question, of the student's output, on stdo
 IGNORED_PARTS = (".ipynb_checkpoints", "__MACOSX")
 
 
-def find_notebook(submission_dir, expected=EXPECTED_NOTEBOOK):
+def _ignored(rel):
+    return any(part in IGNORED_PARTS or part.startswith("._") for part in rel.parts)
+
+
+def _zip_members(path):
+    """The ``.ipynb`` members of the zip at ``path`` (none if it is not a zip)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            return [i.filename for i in z.infolist() if not i.is_dir()
+                    and i.filename.endswith(".ipynb") and not _ignored(PurePosixPath(i.filename))]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, RuntimeError):
+        return []
+
+
+def _extract_member(path, member, dest_dir):
+    """Copy one zip member to ``dest_dir`` (at most MAX_NOTEBOOK_BYTES + 1 bytes,
+    so a zip bomb stays small and the engine reports the size)."""
+    from ..extract import MAX_NOTEBOOK_BYTES
+
+    dest = Path(dest_dir) / PurePosixPath(member).name
+    with zipfile.ZipFile(path) as z, z.open(member) as src, open(dest, "wb") as out:
+        out.write(src.read(MAX_NOTEBOOK_BYTES + 1))
+    return dest
+
+
+def find_notebook(submission_dir, expected=EXPECTED_NOTEBOOK, extract_dir=None):
     """``(path, note)``: the notebook to grade and a note for the student, or
-    ``(None, message)`` when there is none or it is ambiguous."""
+    ``(None, message)`` when there is none or it is ambiguous.
+
+    Notebooks are the ``.ipynb`` files anywhere in ``submission_dir`` (not in
+    checkpoints, not symlinks); when there are none, the ``.ipynb`` members of
+    its ``.zip`` files (otter's ``grader.export()`` zip), the chosen one being
+    copied into ``extract_dir``."""
     submission_dir = Path(submission_dir)
     if not submission_dir.is_dir():
         return None, "No submission folder was found: upload your notebook " \
                      f"{expected} again."
-    found = []
-    for p in sorted(submission_dir.rglob("*.ipynb")):
+    files, zips = [], []
+    for p in sorted(submission_dir.rglob("*")):
         rel = p.relative_to(submission_dir)
-        if any(part in IGNORED_PARTS or part.startswith("._") for part in rel.parts):
+        if _ignored(rel) or p.is_symlink() or not p.is_file():
             continue
-        if p.is_symlink() or not p.is_file():
-            continue
-        found.append(p)
+        if p.suffix == ".ipynb":
+            files.append((str(rel), p, None))
+        elif p.suffix == ".zip":
+            zips += [(f"{rel}/{m}", p, m) for m in _zip_members(p)]
+    found = files or zips
     if not found:
         return None, f"No notebook (.ipynb file) was found in your submission: upload {expected}."
+    named = [f for f in found if PurePosixPath(f[0]).name == expected]
     if len(found) == 1:
-        return found[0], None
-    names = ", ".join(str(p.relative_to(submission_dir)) for p in found)
-    named = [p for p in found if p.name == expected]
-    if len(named) == 1:
-        return named[0], (f"Several notebooks were submitted ({names}); only "
-                          f"{named[0].relative_to(submission_dir)} was graded.")
-    return None, (f"Several notebooks were submitted ({names}) and it is not clear which to "
-                  f"grade: submit only {expected}.")
+        chosen, note = found[0], None
+    elif len(named) == 1:
+        names = ", ".join(f[0] for f in found)
+        chosen = named[0]
+        note = f"Several notebooks were submitted ({names}); only {chosen[0]} was graded."
+    else:
+        names = ", ".join(f[0] for f in found)
+        return None, (f"Several notebooks were submitted ({names}) and it is not clear which "
+                      f"to grade: submit only {expected}.")
+    _, path, member = chosen
+    if member is not None:
+        if extract_dir is None:
+            extract_dir = tempfile.mkdtemp(prefix="nndl-submission-")
+        try:
+            path = _extract_member(path, member, extract_dir)
+        except (zipfile.BadZipFile, OSError, ValueError, RuntimeError, NotImplementedError) as e:
+            return None, f"The notebook {chosen[0]} could not be read from the zip ({e})."
+    return path, note
 
 
 def not_graded(submission, cfg, message):
@@ -106,6 +153,9 @@ def _harden(root):
     results.mkdir(parents=True, exist_ok=True)
     os.chown(results, 0, 0)
     os.chmod(results, 0o755)
+    metadata = root / "submission_metadata.json"     # names, emails, earlier results
+    if metadata.is_file() and not metadata.is_symlink():
+        os.chmod(metadata, 0o600)
 
 
 def _print_staff(result, isolation_info):
@@ -146,7 +196,7 @@ def main(argv=None):
     root = Path(args.root or os.environ.get("AUTOGRADER_ROOT") or "/autograder")
     results_path = root / "results" / "results.json"
     submission = root / "submission"
-    state = {"cfg": None, "finishing": False, "isolation": None}
+    state = {"cfg": None, "finishing": False, "cleanup": None}
 
     from ..results import write_results
 
@@ -162,9 +212,12 @@ def main(argv=None):
             return
         state["finishing"] = True
         try:
-            from .isolation import kill_descendants
+            from .isolation import LIVE_BASES, kill_descendants
 
             kill_descendants()        # the sandbox, whatever its user
+            for folder in list(LIVE_BASES) + [state.get("cleanup")]:
+                if folder:
+                    shutil.rmtree(folder, ignore_errors=True)
         except Exception:  # noqa: BLE001
             pass
         try:
@@ -172,7 +225,7 @@ def main(argv=None):
                                    f"watchdog: grading did not finish within {args.deadline:g} s")
             result.execution_time = time.monotonic() - start
             write_results(result, results_path)
-            print(f"watchdog: grading did not finish within {args.deadline:g} s")
+            print(f"watchdog: grading did not finish within {args.deadline:g} s", flush=True)
         finally:
             os._exit(2)
 
@@ -186,7 +239,9 @@ def main(argv=None):
 
         _harden(root)
         state["cfg"] = cfg = load_config(args.config)
-        notebook, note = find_notebook(submission, args.expected)
+        unzipped = tempfile.mkdtemp(prefix="nndl-submission-")   # 0700, the grader's
+        state["cleanup"] = unzipped
+        notebook, note = find_notebook(submission, args.expected, extract_dir=unzipped)
         if notebook is None:
             result = not_graded(submission, cfg, note)
         else:
@@ -202,6 +257,9 @@ def main(argv=None):
     except Exception:  # noqa: BLE001 - always leave a results file behind
         code = 2
         result = grader_failed(submission, state["cfg"], traceback.format_exc())
+    if state["cleanup"]:
+        shutil.rmtree(state["cleanup"], ignore_errors=True)
+        state["cleanup"] = None
     try:
         finish(result)
     except Exception:  # noqa: BLE001 - e.g. an unwritable results folder
