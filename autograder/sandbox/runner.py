@@ -36,20 +36,6 @@ class ProbeResult:
     sandbox_note: str = ""     # what the worker says it restricted (staff only)
 
 
-# What the child imports: the course library and these grader modules. Nothing
-# else of the grader (judges, config) is needed next to student code.
-CHILD_MODULES = ("autograder/__init__.py", "autograder/reference.py", "autograder/probes.py",
-                 "autograder/sandbox/__init__.py", "autograder/sandbox/child.py",
-                 "autograder/sandbox/landlock.py")
-
-
-def child_side_files(root=None):
-    """Paths (relative to the repository root) of every file the child needs."""
-    root = Path(root or child_root())
-    nndl = sorted(str(p.relative_to(root)) for p in (root / "nndl").rglob("*.py"))
-    return list(CHILD_MODULES) + nndl
-
-
 def child_root():
     """The folder whose ``nndl`` and ``autograder`` packages the child imports."""
     return Path(__file__).resolve().parents[2]
