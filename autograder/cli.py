@@ -14,8 +14,8 @@ import traceback
 from pathlib import Path
 
 from .config import ConfigError, load_config
-from .engine import GraderError, grade_notebook
-from .results import GradingResult, write_results
+from .engine import GraderError, failed_result, grade_notebook
+from .results import write_results
 
 
 def _print_result(result, stream=sys.stdout):
@@ -34,24 +34,6 @@ def _print_result(result, stream=sys.stdout):
         print(f"note: {p}", file=stream)
     print(f"Total: {result.score:g} / {result.max_score:g}   "
           f"({result.execution_time:.1f} s)", file=stream)
-
-
-def failed_result(submission, cfg, error):
-    """The result written when the grader itself failed: zero, with a notice."""
-    from nndl.checks.core import Verdict
-
-    from .checks import all_checks
-    from .engine import _test
-
-    result = GradingResult(submission=str(submission), grader_error=error)
-    try:
-        for check in all_checks(cfg):
-            result.tests.append(_test(check, cfg, Verdict(
-                False, "Autograder failed, contact staff")))
-    except Exception:  # noqa: BLE001 - even a broken config gets a results file
-        pass
-    result.problems.append("Autograder failed, contact staff.")
-    return result
 
 
 def grade_one(args):

@@ -131,3 +131,16 @@ def grade_notebook(path, config=None, *, device=None, workdir=None, keep_workdir
     result.staff["questions"] = logs
     result.execution_time = time.monotonic() - start
     return result
+
+
+def failed_result(submission, cfg, error):
+    """The result written when the grader itself failed: zero, with a notice."""
+    result = GradingResult(submission=str(submission), grader_error=error)
+    try:
+        for check in all_checks(cfg):
+            result.tests.append(_test(check, cfg, Verdict(
+                False, "Autograder failed, contact staff")))
+    except Exception:  # noqa: BLE001 - even a broken config gets a results file
+        pass
+    result.problems.append("Autograder failed, contact staff.")
+    return result

@@ -140,6 +140,7 @@ class GradingResult:
 
     def to_staff(self):
         return {"submission": self.submission, "score": self.score,
+                "execution_time": round(self.execution_time, 2),
                 "grader_error": self.grader_error, "problems": self.problems,
                 "tests": [asdict(t) for t in self.tests], **self.staff}
 
@@ -151,17 +152,14 @@ def validate(data):
     jsonschema.validate(data, SCHEMA)
 
 
-def write_json_atomic(path, data, limit=None):
-    """Write ``data`` as JSON to ``path`` via a temporary file and rename, so a
-    reader never sees half a file. With ``limit``, fail rather than exceed it."""
+def write_text_atomic(path, text):
+    """Write ``text`` to ``path`` via a temporary file and rename, so a reader
+    never sees half a file (and a killed writer leaves the old one)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
-    if limit is not None and len(text.encode()) > limit:
-        raise ValueError(f"{path.name} would be {len(text.encode())} bytes (> {limit})")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
@@ -170,6 +168,14 @@ def write_json_atomic(path, data, limit=None):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json_atomic(path, data, limit=None):
+    """``data`` as JSON, atomically; with ``limit``, fail rather than exceed it."""
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    if limit is not None and len(text.encode()) > limit:
+        raise ValueError(f"{Path(path).name} would be {len(text.encode())} bytes (> {limit})")
+    write_text_atomic(path, text)
 
 
 def write_results(result, path):

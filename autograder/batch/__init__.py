@@ -8,6 +8,7 @@ where it stopped. At the end: ``gradebook.csv`` (``gradebook``) and
 (``feedback``). See docs/batch.md.
 """
 
+import fcntl
 import os
 import signal
 import sys
@@ -92,6 +93,12 @@ def main(args):
     config_bytes = config_path.read_bytes()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    lock = open(out / ".batch.lock", "w")      # released by the kernel however we exit
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"another batch is already writing to {out}", file=sys.stderr)
+        return 1
     subs, skipped = find_submissions(args.submission, exclude=[out])
     for name in skipped:
         _say(args, f"skipped {name}: not a notebook, a zip or a folder")

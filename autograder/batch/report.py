@@ -29,10 +29,13 @@ def _figure(height=3.2):
 
 
 def _histogram(totals, max_score):
+    from matplotlib.ticker import MaxNLocator
+
     fig, ax = _figure()
     ax.hist(totals, bins=20, range=(0, max_score), color="#4a7ab5", edgecolor="white")
     ax.set_xlabel(f"total score (out of {max_score:g})")
     ax.set_ylabel("students")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     return _png(fig)
 
 
@@ -53,68 +56,77 @@ def _pattern(message):
     return re.sub(r"[-+]?\d+(\.\d+)?(e[-+]?\d+)?", "#", " ".join(str(message).split()))[:300]
 
 
+def _scores(graded, max_score):
+    totals = [e.result.score for e in graded]
+    times = [e.result.execution_time for e in graded]
+    summary = [len(totals), f"{statistics.mean(totals):.1f}", f"{statistics.median(totals):g}",
+               f"{min(totals):g}", f"{max(totals):g}", sum(t >= max_score for t in totals),
+               f"{statistics.mean(times):.1f}"]
+    return [tag("h2", "Scores"),
+            table(["graded", "mean", "median", "min", "max", "full marks",
+                   "mean grading time (s)"], [summary]),
+            _histogram(totals, max_score)]
+
+
+def _questions(graded, maxima):
+    rows, rates = [], []
+    for q, points in maxima.items():
+        got = [e.result.question_scores().get(q, (0.0, points))[0] for e in graded]
+        full = sum(g >= points for g in got)
+        rows.append([q, f"{points:g}", f"{statistics.mean(got):.1f}", _pct(full, len(got)),
+                     _pct(sum(g == 0 for g in got), len(got))])
+        rates.append(100 * full / len(got))
+    return [tag("h2", "Questions"),
+            table(["question", "points", "mean", "full marks", "zero"], rows),
+            _bars(list(maxima), rates, "% of students with full marks")]
+
+
+def _tests(graded):
+    tests = {}                                   # name -> [hidden, students, passed]
+    for e in graded:
+        for t in e.result.tests:
+            tests.setdefault(t.name, [t.hidden, 0, 0])
+            tests[t.name][1] += 1
+            tests[t.name][2] += bool(t.passed)
+    rows = [[name, "hidden" if hidden else "public", f"{passed}/{n}", _pct(passed, n)]
+            for name, (hidden, n, passed) in tests.items()]
+    return [tag("h2", "Tests"),
+            table(["test", "visibility", "passed", "pass rate"], rows),
+            _bars(list(tests), [100 * p / n for _, n, p in tests.values()],
+                  "% of students passing")]
+
+
+def _diagnoses(graded):
+    counts, example = Counter(), {}
+    for e in graded:
+        for t in e.result.tests:
+            if not t.passed:
+                key = (t.name, _pattern(t.message))
+                counts[key] += 1
+                example.setdefault(key, t.message)
+    rows = [[n, key[0], example[key][:1000]] for key, n in counts.most_common(TOP_DIAGNOSES)]
+    return [tag("h2", "Most common diagnoses of failed tests"),
+            tag("p", "Numbers are ignored when grouping; one example message is shown. "
+                     "Hidden tests' diagnoses are included: this report is for staff."),
+            table(["students", "test", "example message"], rows, msg_columns={2})]
+
+
+def _incidents(entries):
+    rows = [[e.sid, e.source, e.status, e.message] for e in entries
+            if e.status != "graded" or e.message]
+    return [tag("h2", "Timeouts, crashes and errors"),
+            tag("p", "Submissions not graded, grader errors, and graded notebooks with "
+                     "problems (unreadable file, failing cells, questions that hit the time "
+                     "limit or crashed)."),
+            table(["student", "submitted", "status", "details"], rows, msg_columns={3})
+            if rows else tag("p", "None.")]
+
+
 def render_report(entries, maxima, title="Batch grading report"):
     graded = [e for e in entries if e.result is not None]
-    max_score = sum(maxima.values())
     statuses = Counter(e.status for e in entries)
-    parts = [tag("h1", title),
-             table(["status", "students"], sorted(statuses.items()))]
-
-    totals = [e.result.score for e in graded]
-    if totals:
-        times = [e.result.execution_time for e in graded]
-        parts += [tag("h2", "Scores"),
-                  table(["graded", "mean", "median", "min", "max", "full marks",
-                         "mean grading time (s)"],
-                        [[len(totals), f"{statistics.mean(totals):.1f}",
-                          f"{statistics.median(totals):g}", f"{min(totals):g}",
-                          f"{max(totals):g}", sum(t >= max_score for t in totals),
-                          f"{statistics.mean(times):.1f}"]]),
-                  _histogram(totals, max_score)]
-
-        rows, rates = [], []
-        for q, points in maxima.items():
-            got = [e.result.question_scores().get(q, (0.0, points))[0] for e in graded]
-            full = sum(g >= points for g in got)
-            rows.append([q, f"{points:g}", f"{statistics.mean(got):.1f}", _pct(full, len(got)),
-                         _pct(sum(g == 0 for g in got), len(got))])
-            rates.append(100 * full / len(got))
-        parts += [tag("h2", "Questions"),
-                  table(["question", "points", "mean", "full marks", "zero"], rows),
-                  _bars(list(maxima), rates, "% of students with full marks")]
-
-        tests = {}
-        for e in graded:
-            for t in e.result.tests:
-                tests.setdefault(t.name, [t.hidden, 0, 0])
-                tests[t.name][1] += 1
-                tests[t.name][2] += bool(t.passed)
-        rows = [[name, "hidden" if hidden else "public", f"{passed}/{n}", _pct(passed, n)]
-                for name, (hidden, n, passed) in tests.items()]
-        parts += [tag("h2", "Tests"),
-                  table(["test", "visibility", "passed", "pass rate"], rows),
-                  _bars(list(tests), [100 * p / n for _, n, p in tests.values()],
-                        "% of students passing")]
-
-        diagnoses, example = Counter(), {}
-        for e in graded:
-            for t in e.result.tests:
-                if not t.passed:
-                    key = (t.name, _pattern(t.message))
-                    diagnoses[key] += 1
-                    example.setdefault(key, t.message)
-        rows = [[count, name, example[(name, pattern)][:1000]]
-                for (name, pattern), count in diagnoses.most_common(TOP_DIAGNOSES)]
-        parts += [tag("h2", "Most common diagnoses of failed tests"),
-                  tag("p", "Numbers are ignored when grouping; one example message is shown. "
-                           "Hidden tests' diagnoses are included: this report is for staff."),
-                  table(["students", "test", "example message"], rows, msg_columns={2})]
-
-    rows = [[e.sid, e.status, e.message] for e in entries if e.status != "graded" or e.message]
-    parts += [tag("h2", "Timeouts, crashes and errors"),
-              tag("p", "Submissions not graded, grader errors, and graded notebooks with "
-                       "problems (unreadable file, failing cells, questions that hit the time "
-                       "limit or crashed)."),
-              table(["student", "status", "details"], rows, msg_columns={2}) if rows
-              else tag("p", "None.")]
-    return page(title, parts)
+    parts = [tag("h1", title), table(["status", "students"], sorted(statuses.items()))]
+    if graded:
+        parts += (_scores(graded, sum(maxima.values())) + _questions(graded, maxima)
+                  + _tests(graded) + _diagnoses(graded))
+    return page(title, parts + _incidents(entries))

@@ -13,12 +13,11 @@ saved or not saved at all; a rerun regrades only the latter.
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 
-from ..results import GradingResult, TestResult, write_json_atomic, write_results
+from ..results import (GradingResult, TestResult, write_json_atomic, write_results,
+                       write_text_atomic)
 from .feedback import render_feedback
 
 MARKER = "batch.json"
@@ -27,22 +26,6 @@ MARKER = "batch.json"
 def digest(notebook, config_bytes):
     """The content hash deciding whether a saved grading is still valid."""
     return hashlib.sha256(notebook + config_bytes).hexdigest()
-
-
-def write_text_atomic(path, text):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def read_marker(out, sid):
@@ -63,6 +46,8 @@ def is_done(out, sid, sha):
 
 def save(out, sub, job, outcome):
     folder = Path(out) / sub.sid
+    for leftover in folder.glob(".*.tmp"):      # from a batch killed while writing
+        leftover.unlink(missing_ok=True)
     result = outcome.result
     result.submission = sub.source
     write_results(result, folder / "results.json")
@@ -80,12 +65,12 @@ def save(out, sub, job, outcome):
 def load_result(out, sid):
     """The GradingResult saved for ``sid`` (from the staff sidecar)."""
     staff = json.loads((Path(out) / sid / "results.staff.json").read_text(encoding="utf-8"))
-    fields = {"submission", "score", "grader_error", "problems", "tests"}
+    fields = {"submission", "score", "grader_error", "problems", "tests", "execution_time"}
     result = GradingResult(submission=staff.get("submission", sid),
                            tests=[TestResult(**t) for t in staff.get("tests", [])],
                            problems=list(staff.get("problems", [])),
                            grader_error=staff.get("grader_error"),
                            staff={k: v for k, v in staff.items() if k not in fields})
-    result.execution_time = (read_marker(out, sid) or {}).get("execution_time") or 0.0
+    result.execution_time = staff.get("execution_time") or 0.0
     return result
 

@@ -130,7 +130,7 @@ def not_graded(submission, cfg, message):
 
 
 def grader_failed(submission, cfg, error):
-    from ..cli import failed_result
+    from ..engine import failed_result
     from ..results import GradingResult
 
     if cfg is None:

@@ -80,6 +80,32 @@ def load_outputs(path):
         return None, f"the returned arrays could not be read ({type(e).__name__})"
 
 
+PR_SET_PDEATHSIG = 1
+try:   # looked up once, before any fork
+    _prctl = __import__("ctypes").CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):
+    _prctl = None
+
+
+def die_with_parent(parent_pid):
+    """Have the kernel SIGKILL this process when ``parent_pid`` (its parent)
+    dies (Linux; elsewhere a no-op). Safe to call between fork and exec."""
+    if _prctl is not None:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:      # the parent died before prctl
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _zygote_preexec(parent_pid, then=None):
+    """Run ``then`` (e.g. a privilege drop, which would reset the setting), then
+    make the zygote die with the grader, so a killed grading leaves nothing."""
+    def preexec():
+        if then is not None:
+            then()
+        die_with_parent(parent_pid)
+    return preexec
+
+
 class Sandbox:
     """One zygote per submission. ``run_question`` may be called repeatedly;
     if the zygote dies, the next call starts a new one."""
@@ -106,7 +132,7 @@ class Sandbox:
                  str(self.workdir)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
                 cwd=self.workdir, env=child_env(self.pythonpath), start_new_session=True,
-                preexec_fn=self.preexec_fn)
+                preexec_fn=_zygote_preexec(os.getpid(), self.preexec_fn))
         except OSError as e:
             raise SandboxError(f"cannot start the sandbox interpreter {self.python}: {e}") from e
         finally:

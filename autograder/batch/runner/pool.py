@@ -9,9 +9,12 @@ their sandboxes at once; finished jobs were already handed to ``on_done``.
 import multiprocessing as mp
 import os
 import signal
+from contextlib import contextmanager
+from multiprocessing import forkserver
 from multiprocessing.connection import wait
 
-from .job import die_with_parent, grader_failure, run_job
+from ...sandbox.runner import die_with_parent
+from .job import grader_failure, run_job
 
 
 def _work(job, conn):
@@ -21,9 +24,22 @@ def _work(job, conn):
     conn.close()
 
 
+@contextmanager
+def _signals_held():
+    """Hold Ctrl-C and SIGTERM back (they are delivered on exit): an interrupt in
+    the middle of starting a process would crash the forkserver noisily, or
+    leave a started process unaccounted for."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 def run_local(jobs, workers, on_done):
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload([__name__])
+    forkserver.ensure_running()      # now: it must not inherit a held signal mask
     jobs = iter(jobs)
     running = {}                                     # pipe -> (process, job)
     try:
@@ -35,9 +51,10 @@ def run_local(jobs, workers, on_done):
                 recv, send = ctx.Pipe(duplex=False)
                 proc = ctx.Process(target=_work, args=(job, send), daemon=True,
                                    name=f"grade-{job.sid}")
-                proc.start()
-                send.close()
-                running[recv] = (proc, job)
+                with _signals_held():
+                    proc.start()
+                    send.close()
+                    running[recv] = (proc, job)
             if not running:
                 return
             for conn in wait(list(running)):
