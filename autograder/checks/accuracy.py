@@ -11,6 +11,7 @@ from functools import partial
 
 import numpy as np
 
+from nndl.checks import GRADED_CLASS
 from nndl.checks.core import Check, Verdict, output
 from nndl.data import moons_arrays
 
@@ -66,7 +67,7 @@ def judge(inputs, outputs, train_threshold, test_threshold):
 def checks(settings):
     """One accuracy check per question, with ``settings`` from the config."""
     return [
-        Check(f"{q}.accuracy", q, f"the MLP trained with your {q.split('_', 1)[1]} code learns",
+        Check(f"{q}.accuracy", q, f"the MLP trained with your {GRADED_CLASS[q]} learns",
               probe, partial(lambda seed, q: make_inputs(q, settings), q=q),
               partial(judge, train_threshold=settings["train_threshold"],
                       test_threshold=settings["test_threshold"]))
