@@ -106,3 +106,22 @@ def test_correct_implementations_pass_the_accuracy_test(path, config):
     for check in accuracy_checks:
         v = run_in_process(check, ns, config.check_seed)
         assert v.passed, (check.name, v.message)
+
+
+@pytest.mark.parametrize("path", WRONG, ids=lambda p: Path(p).stem)
+def test_self_check_gives_the_student_the_graders_public_verdicts(path, config):
+    """grader.check in the notebook (its own seed) and the official grader's
+    public tests agree on pass/fail, and both name the same mistake."""
+    from nndl.checks import SELF_CHECK_SEED, public_checks
+
+    ns = variant_namespace(path)
+    diagnosis = variant_docfields(path)["diagnosis"]
+    mine, graders = [], []
+    for check in public_checks():
+        student = run_in_process(check, ns, SELF_CHECK_SEED)
+        grader = run_in_process(check, ns, config.check_seed)
+        assert student.passed == grader.passed, (check.name, student.message, grader.message)
+        mine.append(student.message)
+        graders.append(grader.message)
+    if any(diagnosis in m for m in graders):
+        assert any(diagnosis in m for m in mine)
