@@ -7,6 +7,7 @@ plain arrays that come back. A question whose worker hangs, crashes or
 exhausts memory scores 0 on its checks only.
 """
 
+import re
 import shutil
 import tempfile
 import time
@@ -37,6 +38,18 @@ def _test(check, cfg, verdict):
         passed=verdict.passed, message=verdict.describe(), hidden=conf.hidden,
         visibility=cfg.hidden_visibility if conf.hidden else cfg.public_visibility,
         measured=verdict.measured, threshold=verdict.threshold)
+
+
+def _explain(error, extracted):
+    """Add why a name is missing when the grader dropped its assignment."""
+    match = re.search(r"name '(\w+)' is not defined", error)
+    if match and match.group(1) in extracted.dropped:
+        name = match.group(1)
+        error += (f" - note: the grader runs only the notebook's imports, definitions and "
+                  f"simple constant assignments; `{name} = ...` in code cell "
+                  f"{extracted.dropped[name] + 1} was not run. Create it inside your class "
+                  "(e.g. in __init__) instead.")
+    return error
 
 
 def resolve_device(requested, info):
@@ -115,7 +128,7 @@ def grade_notebook(path, config=None, *, device=None, workdir=None, keep_workdir
                     if p not in result.problems:
                         result.problems.append(p)
                 if got.error is not None:
-                    verdict = Verdict(False, got.error)
+                    verdict = Verdict(False, _explain(got.error, extracted))
                 else:
                     try:
                         verdict = judged(check, inputs[check.name], got.outputs)

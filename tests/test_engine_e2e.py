@@ -217,3 +217,17 @@ def test_sandbox_blocks_writes_network_and_signals(tmp_path, short_config):
     assert data["score"] == 100, data["output"]
     assert not canary.exists()
     assert leaked == b""
+
+
+def test_a_dropped_assignment_is_explained(tmp_path, short_config):
+    relu = class_sources(BOOK)["ReLU"].replace(
+        "return paddle.multiply(inputs, paddle.to_tensor(inputs > 0, dtype='float32'))",
+        "return paddle.multiply(inputs, paddle.to_tensor(inputs > THRESHOLD, dtype='float32'))")
+    nb = notebook_from(book_with(ReLU=relu),
+                       extra_cells=["HALF = 1 / 2\nTHRESHOLD = float(np.zeros(1).sum())"])
+    nb.cells.insert(2, nb.cells.pop())      # the constants before the classes
+    proc, data = grade(write_notebook(nb, tmp_path / "d.ipynb"), tmp_path / "r.json",
+                       short_config)
+    forward = outputs_of(data, "q1_relu.forward")
+    assert "THRESHOLD = ..." in forward and "code cell 3 was not run" in forward, forward
+    assert per_question(data)["q2_dropout"] == 25

@@ -53,3 +53,63 @@ def test_bad_files_give_clear_messages(tmp_path, content, message):
     path.write_bytes(content)
     with pytest.raises(NotebookError, match=message):
         read_notebook(path)
+
+
+def test_statement_text_is_exactly_the_source_segment():
+    import ast
+
+    from autograder.extract import _line_starts, _segment
+
+    source = ("import os; x = 'é'; y = 2\r\n@decorator\r\ndef f(a,\r\n      b):\r\n"
+              "    return 'ü' + a\r\nclass C: z = 'ß'\rW = {'k': [1,\n 2]}\n")
+    tree = ast.parse(source)
+    starts = _line_starts(source)
+    for node in tree.body:
+        expected = ast.get_source_segment(source, node)
+        if getattr(node, "decorator_list", None):
+            expected = "@decorator\r\n" + expected
+        assert _segment(source, starts, node) == expected
+
+
+def test_constant_like_assignments_are_kept_and_experiments_dropped():
+    ex = extract(nb_of("import numpy as np\nHALF = 1 / 2\nEPS = 10 ** -8\n"
+                       "rng = np.random.default_rng(0)\na, b = 1, 2\n"
+                       "model = MLP_3L([2, 20, 3, 1])\nresult = train_model(model)\n"
+                       "np.allclose = lambda *a: True"))
+    kept = [s.source for s in ex.statements]
+    assert kept == ["import numpy as np", "HALF = 1 / 2", "EPS = 10 ** -8",
+                    "rng = np.random.default_rng(0)", "a, b = 1, 2"]
+    assert ex.dropped == {"model": 0, "result": 0}
+
+
+def test_importing_the_grader_is_refused_with_a_message():
+    ex = extract(nb_of("from autograder.reference import ReLU\nimport nndl.checks.probes\n"
+                       "import autograder\nfrom nndl.op import Op"))
+    assert [s.source for s in ex.statements] == ["from nndl.op import Op"]
+    assert len(ex.problems) == 3 and "may not import the grader" in ex.problems[0]
+
+
+def test_pathological_cells_are_problems_not_crashes():
+    deep = "x = " + "+".join(["1"] * 20000)
+    unary = "y = " + "-" * 100000 + "1"
+    ex = extract(nb_of(deep, unary, "class Fine:\n    pass"))
+    assert ex.defined == {"Fine"}
+    assert len(ex.problems) == 2
+
+
+def test_deeply_nested_json_is_a_notebook_error(tmp_path):
+    path = tmp_path / "deep.ipynb"
+    path.write_text("[" * 100000 + "]" * 100000)
+    with pytest.raises(NotebookError, match="nested too deeply"):
+        read_notebook(path)
+
+
+def test_statement_count_and_cell_size_are_capped():
+    from autograder.extract import MAX_CELL_SOURCE, MAX_STATEMENTS
+
+    many = "\n".join(f"c{i} = {i}" for i in range(MAX_STATEMENTS + 50))
+    ex = extract(nb_of(many))
+    assert len(ex.statements) == MAX_STATEMENTS
+    assert "not graded" in ex.problems[-1]
+    ex = extract(nb_of("z = 1\n" + "#" * MAX_CELL_SOURCE, "class Ok:\n    pass"))
+    assert ex.defined == {"Ok"} and "characters of code" in ex.problems[0]
