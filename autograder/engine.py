@@ -40,6 +40,32 @@ def _test(check, cfg, verdict):
         measured=verdict.measured, threshold=verdict.threshold)
 
 
+LOAD_TIME_LIMIT = 30   # seconds to run the notebook's definitions (they take < 1 s)
+LOAD_ATTEMPTS = 4      # statements that kill or hang the loading are skipped one at a time
+
+
+def _find_lethal_statements(sandbox, extracted, cfg, result):
+    """Run the notebook's definitions once in a worker of their own; a statement
+    that ends, crashes or hangs the worker (``os._exit`` or ``while True`` in a
+    class body, say) is skipped from then on, so that it costs only what it
+    defines, not every question. Returns the indices skipped."""
+    skip = set()
+    limit = min(LOAD_TIME_LIMIT, cfg.question_time_limit)
+    for _ in range(LOAD_ATTEMPTS):
+        report, bad = sandbox.load(limit, skip)
+        if bad is None or bad in skip or bad >= len(extracted.statements):
+            break
+        skip.add(bad)
+        st = extracted.statements[bad]
+        first = st.source.strip().splitlines()[0][:80] if st.source.strip() else ""
+        fate = {"timeout": f"did not finish within {limit:g} s",
+                "signal": "crashed the program"}.get(report.get("outcome"), "ended the program")
+        result.problems.append(f"code cell {st.cell + 1}, `{first}`: {fate} when run, so it "
+                               "was skipped for every question")
+    result.staff["load"] = {"skipped": sorted(skip)}
+    return skip
+
+
 def _explain(error, extracted):
     """Add why a name is missing when the grader dropped its assignment."""
     match = re.search(r"name '(\w+)' is not defined", error)
@@ -100,13 +126,18 @@ def grade_notebook(path, config=None, *, device=None, workdir=None, keep_workdir
         sandbox.device = resolve_device(device or cfg.device, info)
         result.staff["device"] = sandbox.device
         result.staff["paddle"] = info.get("paddle")
+        skip = _find_lethal_statements(sandbox, extracted, cfg, result)
+        defined = set().union(*[st.names for i, st in enumerate(extracted.statements)
+                                if i not in skip])
         for question, qchecks in by_question.items():
             if progress:
                 progress(question)
             cls = GRADED_CLASS[question]
-            if cls not in extracted.defined:
-                fail_all(qchecks, f"class {cls} is not defined at the top level of a code "
-                                  "cell of the notebook")
+            if cls not in defined:
+                why = ("its definition stopped the program when run, so it was skipped"
+                       if cls in extracted.defined else
+                       "it is not defined at the top level of a code cell of the notebook")
+                fail_all(qchecks, f"class {cls} could not be graded: {why}")
                 continue
             remaining = cfg.total_time_limit - (time.monotonic() - start)
             if remaining <= 1:
@@ -117,7 +148,7 @@ def grade_notebook(path, config=None, *, device=None, workdir=None, keep_workdir
             requests = [(c.name, c.probe, {k: v for k, v in inputs[c.name].items()
                                            if not k.startswith("_")}) for c in qchecks]
             limit = min(cfg.question_time_limit, remaining)
-            report, probed = sandbox.run_question(question, requests, limit)
+            report, probed = sandbox.run_question(question, requests, limit, skip)
             logs[question] = {"report": report,
                               "output": sandbox.log(question, cfg.log_limit_kb * 1024)}
             for check in qchecks:

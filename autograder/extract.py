@@ -48,6 +48,7 @@ class Statement:
     cell: int          # index of the code cell (0-based, among all cells)
     line: int          # line of the statement in the cell
     source: str
+    names: frozenset = frozenset()   # top-level names it defines
 
 
 @dataclass
@@ -248,7 +249,8 @@ def extract(nb):
                 segment = _segment(source, starts, node)
             except (IndexError, UnicodeError):
                 segment = ast.unparse(node)
-            result.statements.append(Statement(index, node.lineno, segment))
+            result.statements.append(Statement(index, node.lineno, segment,
+                                               frozenset(_names(node))))
             result.defined |= _names(node)
             for name in _names(node):
                 result.dropped.pop(name, None)

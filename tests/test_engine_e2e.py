@@ -134,7 +134,8 @@ def test_syntax_error_and_missing_class(tmp_path, short_config):
     assert per_question(data) == {"q1_relu": 0, "q2_dropout": 0, "q3_l2": 25,
                                   "q4_weight_decay": 25}
     assert "syntax error" in data["output"]
-    assert "class Dropout is not defined" in outputs_of(data, "q2_dropout.forward_stats")
+    assert "class Dropout could not be graded: it is not defined" in outputs_of(
+        data, "q2_dropout.forward_stats")
 
 
 def test_segfault_and_memory_blowup(tmp_path, short_config):
@@ -231,3 +232,105 @@ def test_a_dropped_assignment_is_explained(tmp_path, short_config):
     forward = outputs_of(data, "q1_relu.forward")
     assert "THRESHOLD = ..." in forward and "code cell 3 was not run" in forward, forward
     assert per_question(data)["q2_dropout"] == 25
+
+
+def test_grader_internals_are_out_of_reach(tmp_path, short_config):
+    """Importing, finding or reading the reference implementation from the
+    notebook gets nothing: the classes that try to delegate to it score 0."""
+    reference = str(ROOT / "autograder" / "reference.py")
+    finder = f'''def _reference(name):
+    import importlib, sys
+    import nndl.op
+    for get in (lambda: getattr(importlib.import_module("autograder.reference"), name),
+                lambda: getattr(sys.modules["autograder.reference"], name),
+                lambda: [c for c in nndl.op.Op.__subclasses__()
+                         if c.__name__ == name and c.__module__ != "__notebook__"][0]):
+        try:
+            return get()
+        except Exception:
+            pass
+    ns = {{"__name__": "stolen"}}
+    exec(open({reference!r}).read(), ns)
+    return ns[name]
+'''
+    relu = '''class ReLU(Op):
+    def forward(self, x):
+        self.r = _reference("ReLU")()
+        return self.r.forward(x)
+
+    def backward(self, g):
+        return self.r.backward(g)
+'''
+    batchgd = '''class BatchGD(Optimizer):
+    def __init__(self, init_lr, model, weight_decay):
+        self.r = _reference("BatchGD")(init_lr, model, weight_decay)
+
+    def gradient_descent(self, x, g, lr):
+        return self.r.gradient_descent(x, g, lr)
+
+    def step(self):
+        return self.r.step()
+'''
+    nb = notebook_from({"finder": finder, **book_with(ReLU=relu, BatchGD=batchgd)},
+                       extra_cells=["from autograder.reference import Dropout"])
+    proc, data = grade(write_notebook(nb, tmp_path / "cheat.ipynb"), tmp_path / "r.json",
+                       short_config)
+    scores = per_question(data)
+    assert scores == {"q1_relu": 0, "q2_dropout": 25, "q3_l2": 25, "q4_weight_decay": 0}, \
+        (scores, data["output"])
+    assert "may not import the grader" in data["output"]
+
+
+def test_a_lethal_class_body_costs_only_its_question(tmp_path, short_config):
+    classes = book_with(
+        Dropout=class_sources(BOOK)["Dropout"].replace(
+            "class Dropout(Op):", "class Dropout(Op):\n    while True:\n        pass"),
+        BatchGD=class_sources(BOOK)["BatchGD"].replace(
+            "class BatchGD(Optimizer):", "class BatchGD(Optimizer):\n    import os\n    os._exit(0)"))
+    proc, data = grade(write_notebook(notebook_from(classes), tmp_path / "l.ipynb"),
+                       tmp_path / "r.json", short_config)
+    assert proc.returncode == 0
+    assert per_question(data) == {"q1_relu": 25, "q2_dropout": 0, "q3_l2": 25,
+                                  "q4_weight_decay": 0}, data["output"]
+    assert "did not finish within" in data["output"] and "ended the program" in data["output"]
+    assert "skipped" in outputs_of(data, "q2_dropout.forward_stats")
+
+
+def test_no_process_outlives_grading_and_no_udp(tmp_path, short_config):
+    import os
+    import socket
+
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    udp.settimeout(0.5)
+    port = udp.getsockname()[1]
+    daemon = f'''class Daemon:
+    import os, time, ctypes, socket
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"leak", ("127.0.0.1", {port}))
+    except OSError:
+        pass
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            ctypes.CDLL(None).prctl(15, b"nndl-daemon", 0, 0, 0)   # PR_SET_NAME
+            time.sleep(300)
+        os._exit(0)
+'''
+    nb = notebook_from({"Daemon": daemon, **book_with()})
+    proc, data = grade(write_notebook(nb, tmp_path / "d.ipynb"), tmp_path / "r.json",
+                       short_config)
+    assert data["score"] == 100, data["output"]
+    survivors = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if open(f"/proc/{pid}/comm").read().strip() == "nndl-daemon":
+                survivors.append(pid)
+        except OSError:
+            pass
+    assert survivors == []
+    try:
+        leaked = udp.recv(16)
+    except OSError:
+        leaked = b""
+    assert leaked == b""

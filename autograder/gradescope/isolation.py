@@ -33,20 +33,18 @@ refused before the runner reads them.
 
 import ast
 import ctypes
-import errno
 import os
-import platform
 import pwd
 import re
 import shutil
-import signal
 import stat
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
+from ..sandbox.processes import PR_SET_CHILD_SUBREAPER, kill_descendants
 from ..sandbox.runner import ProbeResult, Sandbox
+from ..sandbox.seccomp import PR_SET_NO_NEW_PRIVS, _install_seccomp, seccomp_program
 
 DEFAULT_USERS = ("nndl-sandbox", "nobody")
 NPROC_LIMIT = 512            # processes + threads of the sandbox user (fork bombs)
@@ -61,24 +59,6 @@ PARENT_ONLY = ("autograder/checks/", "autograder/config.py", "autograder/grading
                "autograder/gradescope/")
 
 CLONE_NEWNET = 0x40000000
-PR_SET_SECCOMP = 22
-PR_SET_CHILD_SUBREAPER = 36
-PR_SET_NO_NEW_PRIVS = 38
-SECCOMP_MODE_FILTER = 2
-SECCOMP_RET_ALLOW = 0x7FFF0000
-SECCOMP_RET_ERRNO = 0x00050000
-
-# (AUDIT_ARCH, {syscall: number}) of the architectures the filter knows
-SYSCALLS = {
-    "x86_64": (0xC000003E, {"socket": 41, "ptrace": 101, "process_vm_readv": 310,
-                            "process_vm_writev": 311, "perf_event_open": 298, "bpf": 321,
-                            "io_uring_setup": 425}),
-    "aarch64": (0xC00000B7, {"socket": 198, "ptrace": 117, "process_vm_readv": 270,
-                             "process_vm_writev": 271, "perf_event_open": 241, "bpf": 280,
-                             "io_uring_setup": 425}),
-}
-DENIED = ("socket", "ptrace", "process_vm_readv", "process_vm_writev", "perf_event_open",
-          "bpf", "io_uring_setup")
 
 _QUESTION = re.compile(r"^[A-Za-z0-9_.-]+$")
 LIVE_BASES = set()       # private folders not yet removed (for a watchdog's last cleanup)
@@ -90,48 +70,6 @@ class IsolationError(Exception):
 
 def _libc():
     return ctypes.CDLL(None, use_errno=True)
-
-
-# -- seccomp ------------------------------------------------------------------
-class _SockFilter(ctypes.Structure):
-    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte),
-                ("k", ctypes.c_uint32)]
-
-
-class _SockFprog(ctypes.Structure):
-    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
-
-
-def seccomp_program(machine=None):
-    """The BPF program (a ctypes ``sock_fprog``, with its buffer kept alive), or
-    None on an architecture the filter does not know."""
-    machine = machine or platform.machine()
-    if machine not in SYSCALLS:
-        return None
-    audit_arch, numbers = SYSCALLS[machine]
-    ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
-    body = [(ld, 0, 0, 4),                       # A = arch
-            (jeq, 1, 0, audit_arch),             # native arch: skip the next line
-            (ret, 0, 0, SECCOMP_RET_ERRNO | errno.EPERM),
-            (ld, 0, 0, 0)]                       # A = syscall number
-    jumps = []
-    if machine == "x86_64":
-        jumps.append((jge, 0x40000000))          # x32 ABI
-    jumps += [(jeq, numbers[name]) for name in DENIED]
-    deny = len(body) + len(jumps) + 1            # index of the "deny" return
-    for code, k in jumps:
-        body.append((code, deny - (len(body) + 1), 0, k))
-    body.append((ret, 0, 0, SECCOMP_RET_ALLOW))
-    body.append((ret, 0, 0, SECCOMP_RET_ERRNO | errno.EACCES))
-    buf = (_SockFilter * len(body))(*[_SockFilter(*ins) for ins in body])
-    prog = _SockFprog(len(body), ctypes.cast(buf, ctypes.POINTER(_SockFilter)))
-    prog._keep = buf
-    return prog
-
-
-def _install_seccomp(libc, prog):
-    if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "seccomp filter refused")
 
 
 def _unshare_net(libc):
@@ -168,69 +106,6 @@ def probe_kernel(prog):
     _, status = os.waitpid(pid, 0)
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 0
     return {"netns": bool(code & 1), "seccomp": bool(code & 2)}
-
-
-# -- processes ----------------------------------------------------------------
-def _process_table():
-    """{pid: (ppid, uid, state)} of every process we can see."""
-    table = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            state, ppid = fields[0], int(fields[1])
-            uid = None
-            with open(f"/proc/{entry}/status", encoding="utf-8", errors="replace") as f:
-                for line in f:
-                    if line.startswith("Uid:"):
-                        uid = int(line.split()[1])
-                        break
-        except (OSError, ValueError, IndexError):
-            continue
-        table[int(entry)] = (ppid, uid, state)
-    return table
-
-
-def descendants(table, root):
-    children = {}
-    for pid, (ppid, _, _) in table.items():
-        children.setdefault(ppid, []).append(pid)
-    out, stack = [], [root]
-    while stack:
-        for child in children.get(stack.pop(), ()):
-            out.append(child)
-            stack.append(child)
-    return out
-
-
-def kill_descendants(uid=None, keep=(), never_reap=(), rounds=200):
-    """SIGKILL every live descendant of this process (of ``uid`` only, when
-    given) except ``keep``; reap the ones that became our children. Returns
-    how many were killed."""
-    me, killed = os.getpid(), 0
-    for _ in range(rounds):
-        table = _process_table()
-        victims = [p for p in descendants(table, me) if p not in keep
-                   and table[p][2] not in ("Z", "X") and (uid is None or table[p][1] == uid)]
-        for p in victims:
-            try:
-                os.kill(p, signal.SIGKILL)
-                killed += 1
-            except OSError:
-                pass
-        for p, (ppid, puid, state) in table.items():
-            if ppid == me and p not in never_reap and p not in keep \
-                    and (uid is None or puid == uid):
-                try:
-                    os.waitpid(p, os.WNOHANG)
-                except OSError:
-                    pass
-        if not victims:
-            return killed
-        time.sleep(0.01)
-    return killed
 
 
 # -- the child's files ----------------------------------------------------------
@@ -492,10 +367,12 @@ class IsolatedSandbox(Sandbox):
             if self.proc is not None:
                 self.iso.zygotes.add(self.proc.pid)
 
-    def run_question(self, question, checks, time_limit):
+    def _request(self, question, time_limit, skip):
+        """Before every worker (the loading one and each question's): kill what
+        earlier ones left, and make its folders, owned by the sandbox user."""
         self.iso.kill_leftovers(keep=self._live_zygote())
         self.iso.prepare_question(self.workdir, question)
-        return super().run_question(question, checks, time_limit)
+        return super()._request(question, time_limit, skip)
 
     def _collect(self, c, report):
         for key in ("status", "output"):

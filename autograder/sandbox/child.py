@@ -5,16 +5,23 @@ stdout. The zygote itself never executes student code.
 Protocol (JSON lines):
     zygote -> parent   {"hello": true, "paddle": "3.3.1", "cuda": false}
     parent -> zygote   {"question": "q1_relu", "time_limit": 60, "device": "cpu",
+                        "io_dir": "/abs/io/q1_relu", "skip": [3],
                         "checks": [{"name": ..., "probe": "mod:func",
                                     "inputs": "/abs/in.npz", "output": "/abs/out.npz",
                                     "status": "/abs/status.json"}]}
+                       (a "load" request has no checks and a "progress" file: the
+                       worker writes there the index of each statement before running
+                       it, so the parent can find one that kills or hangs it)
     zygote -> parent   {"question": ..., "outcome": "exited"|"timeout"|"signal",
                         "code": int, "elapsed": float}
 
 A worker: sets resource limits, redirects stdout/stderr to a capped log,
-executes the notebook's kept statements one by one, then runs each check's
-probe and writes its arrays (``np.savez``) and a status file. Everything it
-writes is untrusted and validated by the parent.
+confines itself (Landlock: writes only to its question's folders and reads only
+system and Python folders, not the grader's; seccomp: no sockets; the grader's
+modules hidden from the notebook), executes the notebook's kept statements one
+by one, then runs each check's probe and writes its arrays (``np.savez``) and a
+status file. Everything it writes is untrusted and validated by the parent.
+The zygote is a child subreaper and kills whatever a worker left running.
 """
 
 import json
@@ -25,7 +32,9 @@ import sys
 import time
 import traceback
 
-from autograder.sandbox.landlock import restrict_writes
+from autograder.sandbox import seccomp
+from autograder.sandbox.landlock import restrict
+from autograder.sandbox.processes import PR_SET_CHILD_SUBREAPER, kill_descendants
 
 ALLOWED_PROBE_MODULES = ("nndl.checks.probes", "autograder.probes")
 PRINT_LIMIT = 64 * 1024          # bytes of Python-level output kept per worker
@@ -80,17 +89,75 @@ def _limit(kind, value):
         pass
 
 
-def _load_student(statements, ns):
-    """Execute each kept statement; return the failures as messages."""
+def _load_student(statements, ns, skip=(), progress_fd=None):
+    """Execute each kept statement (but those in ``skip``); return the failures
+    as messages. With ``progress_fd``, write each statement's index there first."""
     problems = []
-    for st in statements:
+    for index, st in enumerate(statements):
+        if index in skip:
+            continue
+        if progress_fd is not None:
+            os.pwrite(progress_fd, f"{index:>8}".encode(), 0)
         try:
             code = compile(st["source"], f"<notebook cell {st['cell'] + 1}>", "exec")
             exec(code, ns)  # noqa: S102 - this is the sandbox
         except BaseException as e:  # noqa: BLE001 - includes SystemExit, KeyboardInterrupt
             first = st["source"].strip().splitlines()[0][:80] if st["source"].strip() else ""
             problems.append(f"code cell {st['cell'] + 1}, `{first}`: {type(e).__name__}: {e}")
+    if progress_fd is not None:
+        os.pwrite(progress_fd, b"    done", 0)
     return problems
+
+
+GRADER_MODULES = ("autograder", "nndl.checks")
+
+
+class _GraderBlocker:
+    """A meta-path finder refusing the grader's own modules to notebook code."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if any(name == m or name.startswith(m + ".") for m in GRADER_MODULES):
+            raise ImportError(f"notebook code may not import the grader ({name})")
+        return None
+
+
+def _hide_grader():
+    """Take the grader's modules out of reach of the notebook's code: out of
+    ``sys.modules`` and unimportable (the probes already hold what they use)."""
+    sys.meta_path.insert(0, _GraderBlocker)
+    for name in list(sys.modules):
+        if any(name == m or name.startswith(m + ".") for m in GRADER_MODULES):
+            del sys.modules[name]
+    nndl = sys.modules.get("nndl")
+    if nndl is not None and hasattr(nndl, "checks"):
+        delattr(nndl, "checks")
+
+
+def _read_roots(grader_root):
+    """Folders the worker may read: the system's and Python's, never the grader's
+    (nor an ancestor of it, which would include it)."""
+    candidates = {"/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/proc", "/sys", "/dev",
+                  "/opt", sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    candidates |= {p for p in sys.path if p}
+    grader = os.path.realpath(grader_root)
+    roots = []
+    for path in sorted(candidates):
+        real = os.path.realpath(path)
+        if not os.path.isdir(real):
+            continue
+        inside = real.startswith(grader + "/") and "site-packages" not in real
+        if real == grader or grader.startswith(real.rstrip("/") + "/") or inside:
+            continue
+        roots.append(real)
+    return roots
+
+
+def _confine(writable, grader_root):
+    """Landlock, seccomp, and the grader's modules hidden; returns a note."""
+    notes = [restrict(writable, _read_roots(grader_root)), seccomp.install()]
+    _hide_grader()
+    return "; ".join(notes)
 
 
 def _probe_function(name):
@@ -106,6 +173,8 @@ def _probe_function(name):
 def _worker(request, statements, workdir):
     """Body of a forked worker; never returns."""
     import numpy as np
+
+    from nndl.checks.core import StudentError
 
     code = 0
     try:
@@ -134,30 +203,31 @@ def _worker(request, statements, workdir):
         import paddle
 
         paddle.set_device(request.get("device", "cpu"))
-        # read every input before any student code runs
+        # read every input and resolve every probe before any student code runs
         checks = []
         for c in request["checks"]:
             with np.load(c["inputs"], allow_pickle=False) as data:
-                checks.append((c, {k: data[k] for k in data.files}))
+                checks.append((c, {k: data[k] for k in data.files}, _probe_function(c["probe"])))
         savez, dumps = np.savez, json.dumps
+        progress_fd = None
+        if request.get("progress"):
+            progress_fd = os.open(request["progress"], os.O_WRONLY | os.O_CREAT, 0o644)
 
-        # from here on: writes only to this question's folders, no TCP, no
-        # signals to the zygote or the grader (where the kernel has Landlock)
-        io_dir = os.path.dirname(request["checks"][0]["output"]) if request["checks"] else scratch
-        sandbox_note = restrict_writes([io_dir, scratch])
+        # from here on: writes only to this question's folders, reads only system and
+        # Python folders, no sockets, no signals to the zygote or the grader, and the
+        # grader's modules out of reach (each where the kernel allows it)
+        io_dir = request.get("io_dir") or scratch
+        sandbox_note = _confine([io_dir, scratch], request.get("grader_root", workdir))
         ns = {"__name__": "__notebook__", "__builtins__": __builtins__}
-        load_problems = _load_student(statements, ns)
-        for c, inputs in checks:
+        load_problems = _load_student(statements, ns, set(request.get("skip", ())), progress_fd)
+        for c, inputs, probe in checks:
             status = {"ok": False, "load_problems": load_problems, "sandbox": sandbox_note}
             try:
-                probe = _probe_function(c["probe"])
                 out = probe(ns, inputs)
                 arrays = {str(k): np.asarray(v) for k, v in dict(out).items()}
                 savez(c["output"], **arrays)
                 status["ok"] = True
             except BaseException as e:  # noqa: BLE001
-                from nndl.checks.core import StudentError
-
                 if isinstance(e, StudentError):
                     status["error"] = str(e)
                 else:
@@ -182,10 +252,7 @@ def _wait(pid, time_limit):
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
-            try:  # whatever the worker left running in its group goes too
-                os.killpg(pid, signal.SIGKILL)
-            except OSError:
-                pass
+            kill_descendants()    # whatever the worker left running (we are a subreaper)
             elapsed = time.monotonic() - start
             if os.WIFSIGNALED(status):
                 sig = os.WTERMSIG(status)
@@ -199,6 +266,7 @@ def _wait(pid, time_limit):
                 except OSError:
                     pass
             os.waitpid(pid, 0)
+            kill_descendants()
             return {"outcome": "timeout", "code": -9, "elapsed": time.monotonic() - start}
         time.sleep(0.005)
 
@@ -218,7 +286,18 @@ def main():
     import autograder.probes  # noqa: F401
     import autograder.reference  # noqa: F401
     import nndl.checks.probes  # noqa: F401
+    import nndl.data  # noqa: F401 - every module a notebook may import, read before
+    import nndl.metrics  # noqa: F401 - the worker's Landlock rules hide the grader's folder
     import nndl.op  # noqa: F401
+    import nndl.plot  # noqa: F401
+    import nndl.training  # noqa: F401
+
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except Exception:  # noqa: BLE001 - best effort
+        pass
 
     with open(os.path.join(workdir, "statements.json"), encoding="utf-8") as f:
         statements = json.load(f)

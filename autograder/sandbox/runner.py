@@ -186,16 +186,55 @@ class Sandbox:
         return None
 
     # -- requests -----------------------------------------------------------
-    def run_question(self, question, checks, time_limit):
-        """Run ``checks`` — a list of ``(check_name, probe, inputs_dict)`` — for
-        one question in a fresh worker; return ``(report, {name: ProbeResult})``."""
+    def _request(self, question, time_limit, skip):
         if self.proc is None or self.proc.poll() is not None:
             self.stop()
             self.start()
         qdir = self.workdir / "io" / question
         qdir.mkdir(parents=True, exist_ok=True)
-        request = {"question": question, "time_limit": time_limit, "device": self.device,
-                   "limits": {"memory_bytes": self.memory_mb * 2**20}, "checks": []}
+        return qdir, {"question": question, "time_limit": time_limit, "device": self.device,
+                      "limits": {"memory_bytes": self.memory_mb * 2**20}, "checks": [],
+                      "io_dir": str(qdir), "skip": sorted(skip),
+                      "grader_root": str(self.pythonpath or child_root())}
+
+    def _send(self, request, time_limit):
+        """Send one request; the zygote's report, or 'lost' (and a new zygote next time)."""
+        try:
+            self.proc.stdin.write((json.dumps(request) + "\n").encode())
+            self.proc.stdin.flush()
+            line = self._readline(time_limit + REPLY_SLACK)
+        except (BrokenPipeError, OSError):
+            line = None
+        try:
+            return json.loads(line) if line is not None else None
+        except json.JSONDecodeError:
+            return None
+        finally:
+            if line is None:
+                self.stop()
+
+    def load(self, time_limit, skip=()):
+        """Run the notebook's statements (but ``skip``) in a worker, to find one that
+        kills it or hangs. Returns ``(report, index)``: ``index`` is None when every
+        statement ran, else the index of the statement running when the worker died."""
+        qdir, request = self._request("load", time_limit, skip)
+        progress = qdir / "progress"
+        progress.unlink(missing_ok=True)
+        request["progress"] = str(progress)
+        report = self._send(request, time_limit) or {"outcome": "lost"}
+        try:
+            mark = progress.read_text(errors="replace")[:16].strip()
+        except OSError:
+            mark = ""
+        if report.get("outcome") == "exited" and report.get("code") == 0 and mark == "done":
+            return report, None
+        return report, int(mark) if mark.isdigit() else None
+
+    def run_question(self, question, checks, time_limit, skip=()):
+        """Run ``checks`` — a list of ``(check_name, probe, inputs_dict)`` — for
+        one question in a fresh worker, without the statements ``skip``; return
+        ``(report, {name: ProbeResult})``."""
+        qdir, request = self._request(question, time_limit, skip)
         for name, probe, inputs in checks:
             stem = qdir / name.replace("/", "_")
             np.savez(f"{stem}.in.npz", **inputs)
@@ -204,21 +243,8 @@ class Sandbox:
             request["checks"].append({"name": name, "probe": probe, "inputs": f"{stem}.in.npz",
                                       "output": f"{stem}.out.npz",
                                       "status": f"{stem}.status.json"})
-        try:
-            self.proc.stdin.write((json.dumps(request) + "\n").encode())
-            self.proc.stdin.flush()
-            line = self._readline(time_limit + REPLY_SLACK)
-        except (BrokenPipeError, OSError):
-            line = None
-        if line is None:
-            report = {"outcome": "lost", "code": None, "elapsed": None}
-            self.stop()   # the next question gets a fresh zygote
-        else:
-            try:
-                report = json.loads(line)
-            except json.JSONDecodeError:
-                report = {"outcome": "lost", "code": None, "elapsed": None}
-                self.stop()
+        report = self._send(request, time_limit) or {"outcome": "lost", "code": None,
+                                                      "elapsed": None}
         return report, {c["name"]: self._collect(c, report) for c in request["checks"]}
 
     def _collect(self, c, report):
