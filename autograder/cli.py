@@ -9,16 +9,25 @@ itself failed (a results file saying so is still written), 1 for bad usage.
 """
 
 import argparse
+import io
 import sys
 import traceback
 from pathlib import Path
 
 from .config import ConfigError, load_config
 from .engine import GraderError, failed_result, grade_notebook
-from .results import write_results
+from .results import clean_text, write_results
 
 
-def _print_result(result, stream=sys.stdout):
+def _print_result(result, stream=None):
+    """The result as text on ``stream`` (default: stdout), lone surrogates
+    escaped: stdout may be strict UTF-8, and messages come from student code."""
+    text = io.StringIO()
+    _format_result(result, text)
+    (stream or sys.stdout).write(clean_text(text.getvalue()))
+
+
+def _format_result(result, stream):
     print(f"== {result.submission}", file=stream)
     current = None
     for t in result.tests:
@@ -49,10 +58,22 @@ def grade_one(args):
         tb = traceback.format_exc()
         print(tb, file=sys.stderr)
         result, code = failed_result(args.submission, cfg, tb), 2
-    write_results(result, results_path)
+    try:
+        write_results(result, results_path)
+    except Exception:  # noqa: BLE001 - never leave without a results file
+        tb = traceback.format_exc()
+        print(f"could not write the results:\n{tb}", file=sys.stderr)
+        result = failed_result(clean_text(args.submission), cfg,
+                               clean_text(f"writing the results failed:\n{tb}"))
+        code = 2
+        try:
+            write_results(result, results_path)
+        except Exception as e:  # noqa: BLE001 - e.g. the folder is not writable
+            print(f"could not write {results_path} either: {e!r}", file=sys.stderr)
+            return 2
     if not args.quiet:
         _print_result(result)
-        print(f"results written to {results_path}")
+        print(clean_text(f"results written to {results_path}"))
     return code
 
 

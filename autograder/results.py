@@ -9,6 +9,7 @@ its diagnosis goes to the staff sidecar (``*.staff.json``).
 
 import json
 import os
+import re
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -152,9 +153,45 @@ def validate(data):
     jsonschema.validate(data, SCHEMA)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogate(match):
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:          # a non-UTF-8 byte kept by surrogateescape
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\u{code:04x}"
+
+
+def clean_text(text):
+    """``text`` made encodable as UTF-8: every lone surrogate (from student
+    code, e.g. ``"\\ud800"``, or from a file name that is not UTF-8, e.g.
+    ``"caf\\udce9"``) becomes a visible escape (``\\ud800``, ``\\xe9``)."""
+    text = str(text)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return _SURROGATE.sub(_escape_surrogate, text)
+
+
+def clean(data):
+    """``data`` (dicts, lists, tuples, strings, numbers) with every string,
+    keys included, passed through :func:`clean_text`."""
+    if isinstance(data, str):
+        return clean_text(data)
+    if isinstance(data, dict):
+        return {clean_text(k) if isinstance(k, str) else k: clean(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [clean(v) for v in data]
+    return data
+
+
 def write_text_atomic(path, text):
     """Write ``text`` to ``path`` via a temporary file and rename, so a reader
-    never sees half a file (and a killed writer leaves the old one)."""
+    never sees half a file (and a killed writer leaves the old one). Text that
+    UTF-8 cannot encode (lone surrogates) is escaped, never an error."""
+    text = clean_text(text)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -171,8 +208,10 @@ def write_text_atomic(path, text):
 
 
 def write_json_atomic(path, data, limit=None):
-    """``data`` as JSON, atomically; with ``limit``, fail rather than exceed it."""
-    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    """``data`` as JSON, atomically; with ``limit``, fail rather than exceed it.
+    Strings are cleaned first (:func:`clean`), so no text makes writing fail."""
+    text = json.dumps(clean(data), indent=2, ensure_ascii=False,
+                      default=clean_text)
     if limit is not None and len(text.encode()) > limit:
         raise ValueError(f"{Path(path).name} would be {len(text.encode())} bytes (> {limit})")
     write_text_atomic(path, text)

@@ -385,6 +385,71 @@ def test_grader_error_is_recorded_per_student_and_does_not_stop_the_batch(tmp_pa
     assert "could not grade" in (out / "a" / "feedback.html").read_text()
 
 
+def test_lone_surrogates_and_non_utf8_names_do_not_stop_the_batch(tmp_path, short_config):
+    """A ReLU raising a message with a lone surrogate, and a file name that is not
+    UTF-8: every student is graded, the gradebook and report are written."""
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    subs.mkdir()
+    surrogate_relu = RELU.replace("        self.inputs = inputs\n",
+                                  "        self.inputs = inputs\n"
+                                  "        raise ValueError('bad \\ud800 value')\n")
+    assert "raise ValueError" in surrogate_relu
+    (subs / "a.ipynb").write_bytes(nb_bytes({"ReLU": RELU}, tmp_path))
+    (subs / "b.ipynb").write_bytes(nb_bytes({"ReLU": surrogate_relu}, tmp_path))
+    latin1 = subs / os.fsdecode(b"caf\xe9.ipynb")
+    latin1.write_bytes(nb_bytes({"ReLU": RELU}, tmp_path))
+    proc = run_batch(subs, out, short_config, "--jobs", "3", errors="backslashreplace")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = gradebook(out)
+    assert {sid: (r["total"], r["status"]) for sid, r in rows.items()} == {
+        "a": ("25", "graded"), "b": ("0", "graded"), "caf\\xe9": ("25", "graded")}
+    data = json.loads((out / "b" / "results.json").read_bytes().decode("utf-8"))
+    assert "bad \\ud800 value" in data["output"]
+    staff = json.loads((out / latin1.stem / "results.staff.json").read_bytes().decode("utf-8"))
+    assert staff["submission"] == "caf\\xe9.ipynb"
+    assert "caf\\xe9" in (out / latin1.stem / "feedback.html").read_bytes().decode("utf-8")
+    (out / "report.html").read_bytes().decode("utf-8")
+
+
+SAVE_FAILS = """
+import sys
+from autograder.batch import store
+from autograder.cli import main
+
+real, calls = store.save, {}
+
+def save(out, sub, job, outcome):
+    calls[sub.sid] = calls.get(sub.sid, 0) + 1
+    if sub.sid == "b" or sub.sid == "c" and calls["c"] == 1:
+        raise OSError(f"cannot save {sub.sid}")
+    return real(out, sub, job, outcome)
+
+store.save = save
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_student_whose_results_cannot_be_saved_is_a_grader_error(tmp_path, short_config):
+    """store.save raising (b: always; c: only the first time) costs that student only.
+    Unreadable notebooks are graded without a sandbox, so this is quick."""
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    subs.mkdir()
+    for sid in ("a", "b", "c", "d"):
+        (subs / f"{sid}.ipynb").write_text(f"{{ {sid}")
+    proc = subprocess.run([sys.executable, "-c", SAVE_FAILS, str(subs), "--out", str(out),
+                           "--config", str(short_config), "--jobs", "1"],
+                          cwd=str(ROOT), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    rows = gradebook(out)
+    assert {sid: r["status"] for sid, r in rows.items()} == {
+        "a": "graded", "b": "grader_error", "c": "grader_error", "d": "graded"}
+    assert "cannot save b" in rows["b"]["message"] and rows["b"]["total"] == ""
+    assert "cannot save c" in rows["c"]["message"]
+    data = json.loads((out / "c" / "results.json").read_text())      # the failure notice
+    assert data["score"] == 0 and "Autograder failed" in data["output"]
+    assert (out / "report.html").exists()
+
+
 # -- Dask --------------------------------------------------------------------------
 
 def test_dask_cluster_runs_the_same_jobs(tmp_path, short_config, monkeypatch):

@@ -1,4 +1,5 @@
 import json
+import os
 
 import jsonschema
 import pytest
@@ -89,3 +90,104 @@ def test_config_is_editable_without_code(tmp_path):
     path.write_text(text.replace('hidden_visibility = "hidden"', 'hidden_visibility = "sometimes"'))
     with pytest.raises(ConfigError):
         load_config(path)
+
+
+# -- text that UTF-8 cannot encode ---------------------------------------------------
+
+LONE = "bad \ud800 value"                     # e.g. an exception message of student code
+NOT_UTF8_NAME = os.fsdecode(b"caf\xe9.ipynb")   # a file name with a latin-1 byte: 'caf\udce9'
+
+
+def test_lone_surrogates_are_escaped_and_results_stay_valid(tmp_path):
+    from autograder.results import clean, clean_text
+
+    assert clean_text(LONE) == "bad \\ud800 value"
+    assert clean_text(NOT_UTF8_NAME) == "caf\\xe9.ipynb"
+    assert clean_text("déjà vu ✓") == "déjà vu ✓"          # valid text is left alone
+    r = make_result()
+    r.submission = str(tmp_path / NOT_UTF8_NAME)
+    r.tests[0].message = f"ReLU.forward raised ValueError: {LONE}"
+    r.tests[1].message = f"hidden {LONE}"
+    r.problems = [f"code cell 2: RuntimeError: {LONE}", "\udcff"]
+    r.staff = {"questions": {"q1_relu": {"log": f"printed {LONE}", "key \ud83d": [LONE]}}}
+    path = tmp_path / "results.json"
+    write_results(r, path)
+    raw = path.read_bytes()
+    data = json.loads(raw.decode("utf-8"))                     # strict UTF-8
+    validate(data)
+    assert "bad \\ud800 value" in data["tests"][0]["output"]
+    assert "bad \\ud800 value" in data["output"]
+    staff_raw = (tmp_path / "results.staff.json").read_bytes()
+    staff = json.loads(staff_raw.decode("utf-8"))
+    assert staff["submission"].endswith("caf\\xe9.ipynb")
+    assert staff["problems"] == ["code cell 2: RuntimeError: bad \\ud800 value", "\\xff"]
+    assert staff["questions"]["q1_relu"] == {"log": "printed bad \\ud800 value",
+                                             "key \\ud83d": ["bad \\ud800 value"]}
+    assert clean(staff) == staff                                # no surrogate left
+
+
+def test_text_writer_escapes_lone_surrogates(tmp_path):
+    from autograder.results import write_text_atomic
+
+    write_text_atomic(tmp_path / "g.csv", f"id,message\n{NOT_UTF8_NAME},{LONE}\n")
+    assert (tmp_path / "g.csv").read_bytes().decode("utf-8") == \
+        "id,message\ncaf\\xe9.ipynb,bad \\ud800 value\n"
+
+
+def test_grading_a_notebook_raising_a_lone_surrogate_writes_results(tmp_path):
+    """End to end: grade.py on a notebook with a non-UTF-8 file name whose ReLU.forward
+    raises a message with a lone surrogate, and a class body raising another (a load
+    problem). Only the ReLU class, so only one question runs (~3 s)."""
+    import subprocess
+    import sys
+
+    from conftest import BOOK, ROOT, class_sources, notebook_from, write_notebook
+
+    relu = class_sources(BOOK)["ReLU"].replace(
+        "        self.inputs = inputs\n",
+        "        self.inputs = inputs\n        raise ValueError('bad \\ud800 value')\n")
+    assert "raise ValueError" in relu
+    nb = notebook_from({"ReLU": relu, "Loud": "class Loud:\n    raise RuntimeError('x \\udce9')"})
+    path = write_notebook(nb, tmp_path / NOT_UTF8_NAME)
+    results = tmp_path / "results.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "grade.py"), str(path),
+                           "--results", str(results)],
+                          capture_output=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")[-3000:]
+    data = json.loads(results.read_bytes().decode("utf-8"))
+    validate(data)
+    relu_outputs = " | ".join(t["output"] for t in data["tests"] if t["name"].startswith("q1"))
+    assert "ValueError: bad \\ud800 value" in relu_outputs
+    assert "x \\xe9" in data["output"]                         # the load problem
+    staff = json.loads((tmp_path / "results.staff.json").read_bytes().decode("utf-8"))
+    assert staff["submission"].endswith("caf\\xe9.ipynb")
+    assert "bad \\ud800 value" in proc.stdout.decode("utf-8")
+
+
+def test_grade_one_falls_back_to_a_failed_result_when_writing_fails(tmp_path, monkeypatch,
+                                                                    capsys):
+    """Whatever goes wrong while writing, grade.py leaves a results.json and exits 2."""
+    import argparse
+
+    from autograder import cli, results as results_module
+    from autograder.results import GradingResult
+
+    real = results_module.write_results
+    calls = []
+
+    def flaky(result, path):
+        calls.append(result.grader_error)
+        if len(calls) == 1:
+            raise OSError("disk trouble")
+        return real(result, path)
+
+    monkeypatch.setattr(cli, "grade_notebook", lambda *a, **k: GradingResult(submission="x"))
+    monkeypatch.setattr(cli, "write_results", flaky)
+    args = argparse.Namespace(config=None, results=str(tmp_path / "results.json"),
+                              submission=str(tmp_path / "x.ipynb"), device=None, quiet=False)
+    assert cli.grade_one(args) == 2
+    data = json.loads((tmp_path / "results.json").read_text())
+    validate(data)
+    assert data["score"] == 0 and "Autograder failed" in data["output"]
+    assert calls[0] is None and "disk trouble" in calls[1]
+    assert "disk trouble" in capsys.readouterr().err

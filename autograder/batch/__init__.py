@@ -12,15 +12,16 @@ import fcntl
 import os
 import signal
 import sys
+import traceback
 from pathlib import Path
 
 from ..config import DEFAULT_CONFIG, load_config
 from . import store
 from .discover import SubmissionError
 from .discover import discover as find_submissions
-from .gradebook import collect, question_maxima, render_gradebook
+from .gradebook import _one_line, collect, question_maxima, render_gradebook
 from .report import render_report
-from .runner.job import Job
+from .runner.job import Job, grader_failure
 
 INTERRUPTED = 130
 
@@ -55,7 +56,10 @@ def _jobs(todo, cfg, config_bytes, device):
         yield Job(sub.sid, notebook, store.digest(notebook, config_bytes), cfg, device)
 
 
-def _run(args, todo, cfg, config_bytes, out, by_id):
+def _run(args, todo, cfg, config_bytes, out, by_id, unsaved):
+    """Grade ``todo``, saving each result as it comes. A student whose results
+    cannot be saved is saved as a grader error instead; ``unsaved`` gets
+    {sid: error} for each, so the gradebook says so even if that failed too."""
     from tqdm import tqdm
 
     tqdm.monitor_interval = 0           # no monitor thread in the process that forks
@@ -65,7 +69,18 @@ def _run(args, todo, cfg, config_bytes, out, by_id):
 
     def on_done(job, outcome):
         nonlocal errors
-        store.save(out, by_id[job.sid], job, outcome)
+        try:
+            store.save(out, by_id[job.sid], job, outcome)
+        except Exception:  # noqa: BLE001 - one student's results must not stop the batch
+            error = f"saving the results failed:\n{traceback.format_exc()}"
+            _say(args, f"\n{job.sid}: {error}")
+            outcome = grader_failure(job, error)
+            unsaved[job.sid] = error
+            try:
+                store.save(out, by_id[job.sid], job, outcome)
+            except Exception:  # noqa: BLE001 - the gradebook still says grader_error
+                _say(args, f"{job.sid}: saving the failure notice failed too:\n"
+                           f"{traceback.format_exc()}")
         errors += outcome.status != "graded"
         bar.set_postfix_str(f"last={job.sid} grader_errors={errors}", refresh=False)
         bar.update(1)
@@ -108,9 +123,10 @@ def main(args):
     _say(args, f"{len(subs)} submissions: {len(todo)} to grade, {gradable - len(todo)} already "
                f"graded, {len(subs) - gradable} not gradable")
 
+    unsaved = {}
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        _run(args, todo, cfg, config_bytes, out, {s.sid: s for s in subs})
+        _run(args, todo, cfg, config_bytes, out, {s.sid: s for s in subs}, unsaved)
     except KeyboardInterrupt:
         _say(args, "interrupted: the submissions graded so far are saved; run the same "
                    "command again to grade the rest (gradebook.csv and report.html are "
@@ -120,6 +136,10 @@ def main(args):
         signal.signal(signal.SIGTERM, previous)
 
     entries = collect(out, subs)
+    for entry in entries:
+        if entry.sid in unsaved and entry.status != "grader_error":   # nothing saved
+            entry.status, entry.message, entry.result = (
+                "grader_error", _one_line(f"autograder failed: {unsaved[entry.sid]}"), None)
     maxima = question_maxima(cfg)
     store.write_text_atomic(out / "gradebook.csv", render_gradebook(entries, maxima, args.scale))
     store.write_text_atomic(out / "report.html", render_report(entries, maxima))

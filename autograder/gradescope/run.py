@@ -162,19 +162,20 @@ def _print_staff(result, isolation_info):
     """The staff's view on stdout (Gradescope shows it to instructors only:
     results.json sets stdout_visibility to hidden)."""
     from ..cli import _print_result
+    from ..results import clean_text
 
     _print_result(result)
-    print(f"isolation: {isolation_info}")
+    print(clean_text(f"isolation: {isolation_info}"))
     if result.grader_error:
-        print("grader error (staff only):\n" + str(result.grader_error)[-8000:])
+        print(clean_text("grader error (staff only):\n" + str(result.grader_error)[-8000:]))
     for question, logs in (result.staff.get("questions") or {}).items():
         if not isinstance(logs, dict):
             continue
         out = str(logs.get("output") or "")
         if out:
             clipped = out[:STAFF_LOG_CHARS] + (" [...]" if len(out) > STAFF_LOG_CHARS else "")
-            print(f"--- student output during {question} (staff only, "
-                  f"{len(out)} chars) ---\n{clipped}")
+            print(clean_text(f"--- student output during {question} (staff only, "
+                             f"{len(out)} chars) ---\n{clipped}"))
         print(f"--- {question}: {logs.get('report')}")
 
 

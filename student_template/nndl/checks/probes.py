@@ -47,11 +47,14 @@ def relu_forward_backward(ns, inputs):
 
 # ---------------------------------------------------------------- q2_dropout
 def dropout_forward(ns, inputs):
+    """The forward twice on the same object and input (a fresh tensor each
+    time), seeded once before the first call only: ``out`` and ``again``."""
     Dropout = student_class(ns, "Dropout")
     seed_everything(inputs["seed"])
     drop = call_student("Dropout(drop_rate)", Dropout, float(inputs["p"]))
-    out = call_student("Dropout.forward", drop.forward, tensor(inputs["x"]))
-    return {"out": to_numpy(out)}
+    out = to_numpy(call_student("Dropout.forward", drop.forward, tensor(inputs["x"])))
+    again = to_numpy(call_student("Dropout.forward", drop.forward, tensor(inputs["x"])))
+    return {"out": out, "again": again}
 
 
 def dropout_backward(ns, inputs):

@@ -1,14 +1,22 @@
 """Public checks of q2_dropout: ``Dropout.forward`` and ``Dropout.backward``.
 
-forward (training):  X~ = X * M / (1 - p),  M_ij ~ Bernoulli(1 - p)
+forward (training):  X~ = X * M / (1 - p),  M_ij ~ Bernoulli(1 - p), a new M at every call
 backward:            dX = dX~ * M / (1 - p)  with the *forward's* M
 
 The forward is checked statistically: on n inputs the kept fraction must lie
 within KEEP_SIGMAS standard deviations sqrt(p(1-p)/n) of 1 - p, and every kept
 value must equal x / (1 - p). The p used is not 0.5, so "keeps with
-probability p" is caught. The backward is compared directly with
-G * (X~ / X) (the forward's own mask and scale), and with finite differences
-of the forward with the mask frozen (the forward re-run after re-seeding).
+probability p" is caught. The same object is then called a second time on the
+same input, without re-seeding: the two zero patterns must differ (a mask that
+is the same at every call is not random).
+
+The backward gets credit only when the forward it follows is a dropout: every
+per-unit factor X~ / X is 0 or 1/(1 - p) (within SCALE_TOL), at least one unit
+is dropped and at least one is kept. Otherwise "backward = G * X~ / X" would
+accept an identity or all-zero Dropout. The backward is then compared directly
+with G * (X~ / X) (the forward's own mask and scale), and with finite
+differences of the forward with the mask frozen (the forward re-run after
+re-seeding).
 """
 
 import numpy as np
@@ -19,13 +27,24 @@ from .gradcheck import scaled_error
 # Kept fraction: a correct dropout is outside 5 sigma with probability < 1e-6;
 # "keeps p" misses by |1 - 2p| / sigma > 100 sigma at p = 0.3, n = 1e5.
 KEEP_SIGMAS = 5.0
-# Scale of kept values: float32 rounding gives ~1e-7 relative error.
+# Scale of kept values, and "0 or 1/(1 - p)" of the backward's forward: float32
+# rounding gives ~1e-7 relative error.
 SCALE_TOL = 1e-5
 # Backward against G * (X~ / X): float64 inputs, exact up to rounding.
 TOL = 1e-5
 # Finite differences of the (linear, mask-frozen) forward with h = 1e-4.
 FD_TOL = 1e-4
 MISTAKE_TOL = 1e-3
+
+# The backward's forward must drop at least one unit and keep at least one. A
+# correct dropout on n units fails this with probability (1-p)^n + p^n:
+#   public  (8 x 8,  p = 0.3): 0.7^64 + 0.3^64 = 1.2e-10
+#   hidden  (4 x 9,  p = 0.6): 0.4^36 + 0.6^36 = 1.0e-8
+BACKWARD_SHAPE = (8, 8)
+# Two forward calls giving the same zero pattern: each unit agrees with
+# probability p^2 + (1-p)^2, so a correct dropout on the forward's 1e5 units
+# repeats its mask with probability 0.58^1e5 (p = 0.3) or 0.52^1e5 (p = 0.6),
+# i.e. never; any repeat is a mask that does not depend on the random state.
 
 
 def make_forward_inputs(seed, p=0.3, shape=(400, 250)):
@@ -34,7 +53,7 @@ def make_forward_inputs(seed, p=0.3, shape=(400, 250)):
             "p": np.array(p), "seed": np.array(seed % 100_000)}
 
 
-def make_backward_inputs(seed, p=0.3, shape=(6, 5)):
+def make_backward_inputs(seed, p=0.3, shape=BACKWARD_SHAPE):
     rng = np.random.default_rng(seed + 1)
     x = rng.uniform(0.5, 1.5, shape) * rng.choice([-1.0, 1.0], shape)
     return {"x": x, "g": rng.standard_normal(shape), "p": np.array(p),
@@ -42,6 +61,10 @@ def make_backward_inputs(seed, p=0.3, shape=(6, 5)):
 
 
 def judge_forward(inputs, outputs):
+    """``out`` (first call): kept fraction within KEEP_SIGMAS * sqrt(p(1-p)/n)
+    of 1 - p and max |out/x - 1/(1-p)| * (1-p) <= SCALE_TOL on kept units.
+    ``again`` (second call, same object and input, not re-seeded): its zero
+    pattern must differ from ``out``'s."""
     x, p = np.asarray(inputs["x"], np.float64), float(inputs["p"])
     out = output(outputs, "out", x.shape)
     kept = out != 0
@@ -59,25 +82,65 @@ def judge_forward(inputs, outputs):
     ratio = out[kept] / x[kept]
     target = 1.0 / (1.0 - p)
     err = float(np.max(np.abs(ratio - target))) / target
-    if err <= SCALE_TOL:
-        return Verdict(True, f"keeps {rate:.3f} of the units and scales them by 1/(1-p)",
-                       err, SCALE_TOL)
-    mean = float(np.mean(ratio))
-    for value, msg in [(1.0, "kept values are not scaled by 1/(1 - p)"),
-                       (1.0 / p, "kept values are scaled by 1/p instead of 1/(1 - p)"),
-                       (1.0 - p, "kept values are multiplied by (1 - p) instead of divided")]:
-        if abs(mean - value) <= 1e-3 * value:
-            return Verdict(False, msg, err, SCALE_TOL)
-    return Verdict(False, f"kept values are scaled by about {mean:.4g}, expected 1/(1-p) = "
-                   f"{target:.4g}", err, SCALE_TOL)
+    if err > SCALE_TOL:
+        mean = float(np.mean(ratio))
+        for value, msg in [(1.0, "kept values are not scaled by 1/(1 - p)"),
+                           (1.0 / p, "kept values are scaled by 1/p instead of 1/(1 - p)"),
+                           (1.0 - p, "kept values are multiplied by (1 - p) instead of divided")]:
+            if abs(mean - value) <= 1e-3 * value:
+                return Verdict(False, msg, err, SCALE_TOL)
+        return Verdict(False, f"kept values are scaled by about {mean:.4g}, expected 1/(1-p) = "
+                       f"{target:.4g}", err, SCALE_TOL)
+    again = output(outputs, "again", x.shape)
+    if np.array_equal(again != 0, kept):
+        return Verdict(False, "the mask is the same at every call: draw a new random mask in "
+                       "each forward (two calls on the same input dropped exactly the same "
+                       "units)")
+    # two independent masks differ at a unit with probability q = 2p(1-p)
+    changed, q = float(np.mean((again != 0) != kept)), 2 * p * (1 - p)
+    if abs(changed - q) > KEEP_SIGMAS * np.sqrt(q * (1 - q) / n):
+        return Verdict(False, f"the masks of two calls differ at {changed:.3f} of the units, "
+                       f"expected 2p(1-p) = {q:.3f} for independent random masks: draw a new "
+                       "mask in each forward, independently of the last one")
+    return Verdict(True, f"keeps {rate:.3f} of the units, scales them by 1/(1-p), and draws "
+                   "a new mask at every call", err, SCALE_TOL)
+
+
+def forward_problem(factor, p):
+    """Why the per-unit factors ``out / x`` of a forward are not a dropout's,
+    or None when they are: each within SCALE_TOL (relative to 1/(1-p)) of 0 or
+    of 1/(1-p), with at least one of each."""
+    target = 1.0 / (1.0 - p)
+    dropped = np.abs(factor) <= SCALE_TOL * target
+    kept = np.abs(factor - target) <= SCALE_TOL * target
+    other = ~(dropped | kept)
+    if other.any():
+        if np.all(np.abs(factor - 1.0) <= SCALE_TOL):
+            return "it returns its input unchanged"
+        bad = factor[other]
+        return (f"out / x is {bad.flat[0]:.4g} at {int(other.sum())} of {factor.size} units; "
+                f"a dropout gives 0 or 1/(1 - p) = {target:.4g}")
+    if not dropped.any():
+        return f"it drops none of the {factor.size} units"
+    if not kept.any():
+        return f"it drops all {factor.size} units"
+    return None
 
 
 def judge_backward(inputs, outputs):
+    """With F = out / x the forward's per-unit factor (valid: F in {0, 1/(1-p)},
+    both present), ``grad`` must equal G * F within TOL (scaled error), and
+    the central differences sum(G * (f(x + h e_i) - f(x - h e_i))) / (2h) of the
+    mask-frozen forward within FD_TOL."""
     x, g, p, h = (np.asarray(inputs["x"], np.float64), np.asarray(inputs["g"], np.float64),
                   float(inputs["p"]), float(inputs["h"]))
     out = output(outputs, "out", x.shape)
     grad = output(outputs, "grad", x.shape)
     factor = out / x                       # the forward's mask times its scale
+    problem = forward_problem(factor, p)
+    if problem is not None:
+        return Verdict(False, f"the forward is not a dropout ({problem}); fix Dropout.forward "
+                       "first - the backward is checked against the forward's mask")
     direct = g * factor
     err = scaled_error(grad, direct)
     plus = output(outputs, "plus", (x.size,) + x.shape)
@@ -101,8 +164,6 @@ def judge_backward(inputs, outputs):
         ("backward scales by 1/p instead of 1/(1 - p)", g * mask / p),
         ("backward multiplies by (1 - p) instead of dividing", g * mask * (1 - p)),
         ("backward ignores the upstream gradient", factor),
-        ("backward scales by 1/(1 - p) but the forward does not: the two must agree",
-         g * mask / (1 - p)),
     ], MISTAKE_TOL)
     if mistake is None and np.any(((grad != 0) != (mask != 0))[g != 0]):
         mistake = ("backward's zero pattern differs from the forward's mask: it draws a new "
@@ -113,7 +174,8 @@ def judge_backward(inputs, outputs):
 
 CHECKS = [
     Check("q2_dropout.forward_stats", "q2_dropout",
-          "Dropout.forward keeps about 1-p of the units and scales them by 1/(1-p)",
+          "Dropout.forward keeps about 1-p of the units, scales them by 1/(1-p) and draws "
+          "a new mask at every call",
           "nndl.checks.probes:dropout_forward", make_forward_inputs, judge_forward),
     Check("q2_dropout.backward_mask", "q2_dropout",
           "Dropout.backward reuses the forward's mask and scale",
