@@ -87,6 +87,15 @@ def _is_constant(node):
     return True
 
 
+def _needs_dropped(node, result):
+    """An assignment whose value reads a name the grader dropped (``layers_size =
+    [X_train.shape[1], 20, 3, 1]`` after ``X_train = load_moons()``) is dropped too."""
+    if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
+        return False
+    used = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+    return bool(used & (set(result.dropped) - result.defined))
+
+
 def _grader_import(node):
     names = ([a.name for a in node.names] if isinstance(node, ast.Import)
              else [node.module or ""])
@@ -236,7 +245,7 @@ def extract(nb):
                 result.problems.append(f"code cell {index + 1}: notebook code may not import "
                                        "the grader's modules; that import was ignored")
                 continue
-            if not _keep(node):
+            if not _keep(node) or _needs_dropped(node, result):
                 if isinstance(node, (ast.Assign, ast.AnnAssign)):
                     for name in _assigned(node) - result.defined:
                         result.dropped.setdefault(name, index)

@@ -113,3 +113,10 @@ def test_statement_count_and_cell_size_are_capped():
     assert "not graded" in ex.problems[-1]
     ex = extract(nb_of("z = 1\n" + "#" * MAX_CELL_SOURCE, "class Ok:\n    pass"))
     assert ex.defined == {"Ok"} and "characters of code" in ex.problems[0]
+
+
+def test_assignments_that_read_dropped_names_are_dropped_too():
+    ex = extract(nb_of("X_train, y_train = load_moons()\nlayers_size = [X_train.shape[1], 20, 3, 1]\n"
+                       "SIZES = [2, 20, 3, 1]\nDOUBLE = [2 * s for s in SIZES]"))
+    assert [s.source for s in ex.statements] == ["SIZES = [2, 20, 3, 1]"]
+    assert set(ex.dropped) == {"X_train", "y_train", "layers_size", "DOUBLE"}
