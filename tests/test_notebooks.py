@@ -130,6 +130,7 @@ def test_grader_gives_solution_full_marks_and_template_zero(config):
 
     solution = grade_notebook(ROOT / "solutions" / "regularization.ipynb", config)
     assert solution.score == 100, solution.summary()
+    assert solution.problems == [], solution.problems   # no noise from experiment cells
     template = grade_notebook(ROOT / "student_template" / "regularization.ipynb", config)
     assert template.score == 0
     for t in template.tests:
