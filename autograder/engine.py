@@ -148,7 +148,14 @@ def grade_notebook(path, config=None, *, device=None, workdir=None, keep_workdir
             requests = [(c.name, c.probe, {k: v for k, v in inputs[c.name].items()
                                            if not k.startswith("_")}) for c in qchecks]
             limit = min(cfg.question_time_limit, remaining)
-            report, probed = sandbox.run_question(question, requests, limit, skip)
+            try:
+                report, probed = sandbox.run_question(question, requests, limit, skip)
+            except SandboxError:
+                raise
+            except Exception:  # noqa: BLE001 - what the worker left must not fail the grader
+                logs.setdefault("runner_errors", []).append(traceback.format_exc())
+                fail_all(qchecks, "the results of this question could not be read back")
+                continue
             logs[question] = {"report": report,
                               "output": sandbox.log(question, cfg.log_limit_kb * 1024)}
             for check in qchecks:

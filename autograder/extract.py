@@ -20,6 +20,7 @@ import nbformat
 MAX_NOTEBOOK_BYTES = 100 * 1024 * 1024   # a notebook with huge saved outputs is still read
 MAX_CELL_SOURCE = 200_000                # characters of code in one cell (the lab's are < 5 000)
 MAX_STATEMENTS = 2_000                   # kept statements in a notebook (the lab has ~20)
+MAX_TOTAL_CODE = 2_000_000               # characters of code parsed in all (the lab's ~30 000)
 SKIPPED_MODULES = {"otter", "IPython", "google", "ipywidgets"}  # notebook-only helpers
 GRADER_MODULES = ("autograder", "nndl.checks")  # notebook code may not import the grader
 # Calls allowed on the right of a kept top-level assignment: cheap constructors that
@@ -79,6 +80,9 @@ def _is_constant(node):
     for sub in ast.walk(node):
         if isinstance(sub, ast.Lambda):
             continue
+        if isinstance(sub, ast.BinOp) and isinstance(sub.op, (ast.Pow, ast.LShift, ast.Mult)) \
+                and not _small_power(sub):
+            return False
         if isinstance(sub, ast.Call):
             if _dotted(sub.func) not in SAFE_CALLS:
                 return False
@@ -94,6 +98,23 @@ def _needs_dropped(node, result):
         return False
     used = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
     return bool(used & (set(result.dropped) - result.defined))
+
+
+def _small_power(node):
+    """``a ** b``, ``a << b`` and ``a * b`` are kept only when they cannot blow
+    up: a power or shift by a literal of at most 64 (``10 ** -8``), or a
+    product that does not repeat a sequence (``2 * np.pi``, not ``[0] * 10**9``)."""
+    def number(n):
+        if isinstance(n, ast.UnaryOp) and isinstance(n.op, (ast.USub, ast.UAdd)):
+            n = n.operand
+        return isinstance(n, ast.Constant) and isinstance(n.value, (int, float)) \
+            and abs(n.value) <= 64
+    if isinstance(node.op, ast.Mult):
+        sequences = (ast.List, ast.Tuple, ast.Set, ast.ListComp, ast.JoinedStr)
+        return not any(isinstance(side, sequences) or (isinstance(side, ast.Constant) and
+                                                      isinstance(side.value, (str, bytes)))
+                       for side in (node.left, node.right))
+    return number(node.right)
 
 
 def _grader_import(node):
@@ -215,6 +236,7 @@ def _segment(source, starts, node):
 def extract(nb):
     """Kept top-level statements of every code cell of the notebook ``nb``."""
     result = Extracted()
+    parsed = 0
     cells = nb.get("cells", [])
     for index, cell in enumerate(cells if isinstance(cells, list) else []):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
@@ -223,6 +245,11 @@ def extract(nb):
         if isinstance(source, list):
             source = "".join(str(s) for s in source)
         source = _strip_magics(str(source))
+        parsed += len(source)
+        if parsed > MAX_TOTAL_CODE:
+            result.problems.append(f"the notebook has more than {MAX_TOTAL_CODE} characters of "
+                                   f"code: code cells from cell {index + 1} on were not graded")
+            return result
         if len(source) > MAX_CELL_SOURCE:
             result.problems.append(f"code cell {index + 1} has {len(source)} characters of "
                                    f"code (more than {MAX_CELL_SOURCE}); it was not graded")

@@ -1,20 +1,42 @@
 """Probes of the hidden checks (child side): the student's class plugged into
 the reference implementation of everything else (:mod:`autograder.reference`).
 
+``REF`` holds the reference classes this process may use: in a question's
+worker, every one but the class that question grades (:func:`load_reference`,
+called by the worker before any student code runs).
+
 The accuracy probes train the book's MLP on the training set and return the
 logits on the training and test inputs; the test labels never reach the
 child, and accuracy is computed by the parent.
 """
 
-from autograder import reference as ref
+from autograder import reference
 from nndl.checks import GRADED_CLASS
 from nndl.checks.core import StudentError, call_student, student_class, to_numpy
 from nndl.checks.probes import tensor, loss_and_grads, seed_everything, stack_params
 
 
-def _mlp_from(params, relu_cls=ref.ReLU, model_cls=ref.MLP_3L, **kwargs):
+REF = {}            # reference classes by name, never the one being graded here
+_LOADED_FOR = []    # the question REF was loaded for
+
+
+def load_reference(question):
+    """Fill ``REF`` with every reference class except the one ``question``
+    grades (whose module is not even imported)."""
+    REF.clear()
+    REF.update(reference.load(exclude=GRADED_CLASS.get(question)))
+    _LOADED_FOR[:] = [question]
+
+
+def _ref(question):
+    if _LOADED_FOR != [question]:
+        load_reference(question)
+    return REF
+
+
+def _mlp_from(params, relu_cls=None, model_cls=None, **kwargs):
     sizes = [params[0][0].shape[0]] + [W.shape[1] for W, _ in params]
-    model = model_cls(sizes, relu_cls=relu_cls, **kwargs)
+    model = (model_cls or REF["MLP_3L"])(sizes, relu_cls=relu_cls or REF["ReLU"], **kwargs)
     for layer, (W, b) in zip([model.fc1, model.fc2, model.fc3], params):
         layer.params["W"], layer.params["b"] = tensor(W), tensor(b)
     return model
@@ -22,6 +44,7 @@ def _mlp_from(params, relu_cls=ref.ReLU, model_cls=ref.MLP_3L, **kwargs):
 
 def mlp_loss_and_grads(ns, inputs):
     """Like the public loss probe, on the book's MLP with the reference ReLU."""
+    _ref("q3_l2")
     return loss_and_grads(ns, inputs, model=_mlp_from)
 
 
@@ -29,6 +52,7 @@ def setup(question, ns, inputs):
     """The model, loss and optimizer of ``question``'s accuracy run: the
     student's class for that question, the reference for the rest. Returns
     ``(model, loss_fn, optimizer, eval_args)``."""
+    ref = _ref(question)
     seed_everything(inputs["seed"])
     params = stack_params(inputs)
     lr = float(inputs["lr"])
@@ -39,7 +63,7 @@ def setup(question, ns, inputs):
     elif question == "q2_dropout":
         Dropout = student_class(ns, "Dropout")
         call_student("Dropout(drop_rate)", Dropout, float(inputs["p"]))
-        model = _mlp_from(params, model_cls=ref.MLP_3L_dropout, drop_rate=float(inputs["p"]),
+        model = _mlp_from(params, model_cls=ref["MLP_3L_dropout"], drop_rate=float(inputs["p"]),
                           dropout_cls=Dropout)
     else:
         model = _mlp_from(params)
@@ -48,13 +72,13 @@ def setup(question, ns, inputs):
         loss = call_student("BinaryCrossEntropyWithLogits(model, lambd)", Loss, model,
                             float(inputs["lambd"]))
     else:
-        loss = ref.BinaryCrossEntropyWithLogits(model, 0.0)
+        loss = ref["BinaryCrossEntropyWithLogits"](model, 0.0)
     if question == "q4_weight_decay":
         BatchGD = student_class(ns, "BatchGD")
         opt = call_student("BatchGD(init_lr, model, weight_decay)", BatchGD, lr, model,
                            float(inputs["beta"]))
     else:
-        opt = ref.BatchGD(lr, model, 0.0)
+        opt = ref["BatchGD"](lr, model, 0.0)
     return model, loss, opt, (("dev",) if question == "q2_dropout" else ())
 
 

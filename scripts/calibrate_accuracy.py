@@ -41,7 +41,7 @@ VARIANTS = ROOT / "tests" / "variants"
 def namespaces(kind):
     """(name, question or None, namespace) for the reference, the book and each variant."""
     book = (VARIANTS / "book.py").read_text()
-    yield "reference", None, dict(vars(reference))
+    yield "reference", None, reference.load()
     base = {}
     exec(book, base)  # noqa: S102 - our own fixture
     yield "book", None, base

@@ -120,3 +120,20 @@ def test_assignments_that_read_dropped_names_are_dropped_too():
                        "SIZES = [2, 20, 3, 1]\nDOUBLE = [2 * s for s in SIZES]"))
     assert [s.source for s in ex.statements] == ["SIZES = [2, 20, 3, 1]"]
     assert set(ex.dropped) == {"X_train", "y_train", "layers_size", "DOUBLE"}
+
+
+def test_constants_that_could_blow_up_are_dropped():
+    ex = extract(nb_of("EPS = 10 ** -8\nTWO_PI = 2 * 3.14159\nBIG = 10 ** 10 ** 10\n"
+                       "HUGE = [0] * 10 ** 9\nS = 'x' * 10\nSHIFT = 1 << 100000\nMASK = 1 << 8"))
+    assert [s.source for s in ex.statements] == ["EPS = 10 ** -8", "TWO_PI = 2 * 3.14159",
+                                                 "MASK = 1 << 8"]
+
+
+def test_total_code_is_capped():
+    from autograder.extract import MAX_CELL_SOURCE, MAX_TOTAL_CODE
+
+    filler = "f(1)\n" * ((MAX_CELL_SOURCE - 10) // 5)
+    cells = [filler] * (MAX_TOTAL_CODE // len(filler) + 1) + ["class Late:\n    pass"]
+    ex = extract(nb_of(*cells))
+    assert "Late" not in ex.defined
+    assert "characters of code" in ex.problems[-1]

@@ -53,7 +53,8 @@ NPROC_LIMIT = 512            # processes + threads of the sandbox user (fork bom
 # these import, transitively (found by parsing their imports, so that a new
 # child-side module is copied too). The hidden checks must never be among them.
 CHILD_SEEDS = ("autograder.sandbox.child", "autograder.probes", "autograder.reference")
-CHILD_TREES = ("nndl",)
+# whole folders: the library, and the reference modules (a worker imports them by name)
+CHILD_TREES = ("nndl", "autograder/reference")
 LOCAL_PACKAGES = ("autograder", "nndl")
 PARENT_ONLY = ("autograder/checks/", "autograder/config.py", "autograder/grading.toml",
                "autograder/gradescope/")

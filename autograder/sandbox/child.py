@@ -134,28 +134,29 @@ def _hide_grader():
         delattr(nndl, "checks")
 
 
-def _read_roots(grader_root):
+def _read_roots(grader_root, workdir):
     """Folders the worker may read: the system's and Python's, never the grader's
-    (nor an ancestor of it, which would include it)."""
+    nor this grading's folder (the worker's own folders are added as writable),
+    nor an ancestor of either, which would include it."""
     candidates = {"/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/proc", "/sys", "/dev",
                   "/opt", sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     candidates |= {p for p in sys.path if p}
-    grader = os.path.realpath(grader_root)
+    private = [os.path.realpath(grader_root), os.path.realpath(workdir)]
     roots = []
     for path in sorted(candidates):
         real = os.path.realpath(path)
         if not os.path.isdir(real):
             continue
-        inside = real.startswith(grader + "/") and "site-packages" not in real
-        if real == grader or grader.startswith(real.rstrip("/") + "/") or inside:
+        if any(real == x or x.startswith(real.rstrip("/") + "/")
+               or (real.startswith(x + "/") and "site-packages" not in real) for x in private):
             continue
         roots.append(real)
     return roots
 
 
-def _confine(writable, grader_root):
+def _confine(writable, grader_root, workdir):
     """Landlock, seccomp, and the grader's modules hidden; returns a note."""
-    notes = [restrict(writable, _read_roots(grader_root)), seccomp.install()]
+    notes = [restrict(writable, _read_roots(grader_root, workdir)), seccomp.install()]
     _hide_grader()
     return "; ".join(notes)
 
@@ -174,6 +175,7 @@ def _worker(request, statements, workdir):
     """Body of a forked worker; never returns."""
     import numpy as np
 
+    from nndl.checks import GRADED_CLASS
     from nndl.checks.core import StudentError
 
     code = 0
@@ -209,6 +211,11 @@ def _worker(request, statements, workdir):
             with np.load(c["inputs"], allow_pickle=False) as data:
                 checks.append((c, {k: data[k] for k in data.files}, _probe_function(c["probe"])))
         savez, dumps = np.savez, json.dumps
+        if request["question"] in GRADED_CLASS:
+            # the reference of every graded class but this question's own
+            import autograder.probes
+
+            autograder.probes.load_reference(request["question"])
         progress_fd = None
         if request.get("progress"):
             progress_fd = os.open(request["progress"], os.O_WRONLY | os.O_CREAT, 0o644)
@@ -217,7 +224,7 @@ def _worker(request, statements, workdir):
         # Python folders, no sockets, no signals to the zygote or the grader, and the
         # grader's modules out of reach (each where the kernel allows it)
         io_dir = request.get("io_dir") or scratch
-        sandbox_note = _confine([io_dir, scratch], request.get("grader_root", workdir))
+        sandbox_note = _confine([io_dir, scratch], request.get("grader_root", workdir), workdir)
         ns = {"__name__": "__notebook__", "__builtins__": __builtins__}
         load_problems = _load_student(statements, ns, set(request.get("skip", ())), progress_fd)
         for c, inputs, probe in checks:
@@ -283,8 +290,7 @@ def main():
     import paddle
     import sklearn.datasets  # noqa: F401
 
-    import autograder.probes  # noqa: F401
-    import autograder.reference  # noqa: F401
+    import autograder.probes  # noqa: F401 - no reference class yet: a worker loads its own
     import nndl.checks.probes  # noqa: F401
     import nndl.data  # noqa: F401 - every module a notebook may import, read before
     import nndl.metrics  # noqa: F401 - the worker's Landlock rules hide the grader's folder
