@@ -70,6 +70,21 @@ def fast_config(config):
                                memory_limit_mb=2048)
 
 
+SHORT_QUESTION_LIMIT = 10   # seconds; correct questions take ~2 s, a hang costs this much
+
+
+@pytest.fixture(scope="session")
+def short_config(tmp_path_factory):
+    """A copy of grading.toml whose question time limit is SHORT_QUESTION_LIMIT."""
+    text = (ROOT / "autograder" / "grading.toml").read_text()
+    text = text.replace("question_time_limit = 60",
+                        f"question_time_limit = {SHORT_QUESTION_LIMIT}")
+    assert f"question_time_limit = {SHORT_QUESTION_LIMIT}" in text
+    path = tmp_path_factory.mktemp("cfg") / "grading.toml"
+    path.write_text(text)
+    return path
+
+
 def write_notebook(nb, path):
     nbformat.write(nb, str(path))
     return path

@@ -21,18 +21,7 @@ import pytest
 
 from conftest import BOOK, ROOT, VARIANTS, class_sources, notebook_from, write_notebook
 
-QUESTION_LIMIT = 10        # seconds; the hanging submission costs this much
 QUESTIONS = ["q1_relu", "q2_dropout", "q3_l2", "q4_weight_decay"]
-
-
-@pytest.fixture(scope="module")
-def short_config(tmp_path_factory):
-    text = (ROOT / "autograder" / "grading.toml").read_text()
-    text = text.replace("question_time_limit = 60", f"question_time_limit = {QUESTION_LIMIT}")
-    assert f"question_time_limit = {QUESTION_LIMIT}" in text
-    path = tmp_path_factory.mktemp("cfg") / "grading.toml"
-    path.write_text(text)
-    return path
 
 
 # -- submissions -----------------------------------------------------------------

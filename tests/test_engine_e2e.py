@@ -9,17 +9,6 @@ import pytest
 
 from conftest import BOOK, ROOT, class_sources, notebook_from, write_notebook
 
-QUESTION_LIMIT = 10   # seconds; correct questions take ~2 s
-
-
-@pytest.fixture(scope="module")
-def short_config(tmp_path_factory):
-    text = (ROOT / "autograder" / "grading.toml").read_text()
-    text = text.replace("question_time_limit = 60", f"question_time_limit = {QUESTION_LIMIT}")
-    assert f"question_time_limit = {QUESTION_LIMIT}" in text
-    path = tmp_path_factory.mktemp("cfg") / "grading.toml"
-    path.write_text(text)
-    return path
 
 
 def grade(nb_path, results, config, *extra):
