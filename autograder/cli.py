@@ -1,112 +1,133 @@
-"""Command line of the grader (``python grade.py ...``).
+"""Command line of the grader (``python grade.py ...``): a thin layer that
+parses arguments and calls the ``main(**kwargs)`` of one subcommand package.
 
-    grade.py NOTEBOOK.ipynb [--results results.json]    grade one submission
-    grade.py SUBMISSIONS_DIR --out OUT_DIR               grade a class (batch)
-    grade.py gradescope --out autograder.zip             build the Gradescope zip
+    grade.py grade NOTEBOOK [--results results.json]   grade one submission
+    grade.py batch SUBMISSIONS_DIR --out OUT_DIR        grade a class
+    grade.py gradescope [--out autograder.zip]          build the Gradescope zip
+    grade.py selftest [--device cpu|gpu]                check an installation
+    grade.py calibrate                                  calibrate the accuracy tests
+    grade.py build                                      regenerate the notebooks
+    grade.py config                                     list every setting
 
-Exit status: 0 when grading happened (whatever the score), 2 when the grader
-itself failed (a results file saying so is still written), 1 for bad usage.
+Shorthands: ``grade.py NOTEBOOK`` is ``grade``, ``grade.py DIR --out OUT`` is
+``batch``. Exit status: 0 when grading happened (whatever the score), 2 for an
+instructor's mistake (a usage error: no results file is written) or when the
+grader itself failed (a results file saying so is written), 130 on Ctrl-C.
 """
 
 import argparse
-import io
+import importlib
 import sys
-import traceback
 from pathlib import Path
 
-from .config import ConfigError, load_config
-from .engine import GraderError, failed_result, grade_notebook
-from .results import clean_text, write_results
+from .config import ConfigError
+
+USAGE_ERROR = 2
 
 
-def _print_result(result, stream=None):
-    """The result as text on ``stream`` (default: stdout), lone surrogates
-    escaped: stdout may be strict UTF-8, and messages come from student code."""
-    text = io.StringIO()
-    _format_result(result, text)
-    (stream or sys.stdout).write(clean_text(text.getvalue()))
+def _common(parser):
+    parser.add_argument("--config", help="grading config (default: autograder/grading.toml)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print less")
 
 
-def _format_result(result, stream):
-    print(f"== {result.submission}", file=stream)
-    current = None
-    for t in result.tests:
-        if t.question != current:
-            current = t.question
-            got, out_of = result.question_scores()[current]
-            print(f"{current}: {got:g} / {out_of:g}", file=stream)
-        mark = "PASS" if t.passed else "FAIL"
-        hidden = " [hidden]" if t.hidden else ""
-        print(f"  [{mark}] {t.name}{hidden} ({t.score:g}/{t.max_score:g}): {t.message}",
-              file=stream)
-    for p in result.problems:
-        print(f"note: {p}", file=stream)
-    print(f"Total: {result.score:g} / {result.max_score:g}   "
-          f"({result.execution_time:.1f} s)", file=stream)
+def _device(parser):
+    parser.add_argument("--device", choices=["auto", "cpu", "gpu"],
+                        help="where paddle runs (default: the config's, auto)")
 
 
-def grade_one(args):
-    cfg = load_config(args.config)
-    results_path = Path(args.results)
-    try:
-        result = grade_notebook(args.submission, cfg, device=args.device)
-        code = 0
-    except GraderError as e:
-        print(f"grader error: {e}", file=sys.stderr)
-        result, code = failed_result(args.submission, cfg, str(e)), 2
-    except Exception:  # noqa: BLE001 - always leave a results file behind
-        tb = traceback.format_exc()
-        print(tb, file=sys.stderr)
-        result, code = failed_result(args.submission, cfg, tb), 2
-    try:
-        write_results(result, results_path)
-    except Exception:  # noqa: BLE001 - never leave without a results file
-        tb = traceback.format_exc()
-        print(f"could not write the results:\n{tb}", file=sys.stderr)
-        result = failed_result(clean_text(args.submission), cfg,
-                               clean_text(f"writing the results failed:\n{tb}"))
-        code = 2
-        try:
-            write_results(result, results_path)
-        except Exception as e:  # noqa: BLE001 - e.g. the folder is not writable
-            print(f"could not write {results_path} either: {e!r}", file=sys.stderr)
-            return 2
-    if not args.quiet:
-        _print_result(result)
-        print(clean_text(f"results written to {results_path}"))
-    return code
+def _existing(kind):
+    """An argparse type: a path that exists and is a file (``kind='file'``) or a
+    folder (``kind='folder'``); anything else is a usage error."""
+    def check(value):
+        path = Path(value)
+        if not path.exists():
+            raise argparse.ArgumentTypeError(f"{value} does not exist")
+        if kind == "folder" and not path.is_dir():
+            raise argparse.ArgumentTypeError(f"{value} is not a folder (to grade one notebook: "
+                                             f"grade.py grade {value})")
+        if kind == "file" and path.is_dir():
+            raise argparse.ArgumentTypeError(f"{value} is a folder (to grade a class: "
+                                             f"grade.py batch {value} --out OUT_DIR)")
+        return str(path)
+    return check
+
+
+def _positive(kind):
+    def check(value):
+        number = kind(value)
+        if number <= 0:
+            raise argparse.ArgumentTypeError(f"{value} is not positive")
+        return number
+    return check
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="grade.py", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Grade NNDL lab notebooks (see README.md).",
+        epilog="Shorthands: 'grade.py NOTEBOOK' = grade, 'grade.py DIR --out OUT' = batch.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("grade", help="grade one notebook into results.json")
+    p.add_argument("notebook", type=_existing("file"), help="the submitted notebook")
+    p.add_argument("--results", default="results.json", help="where to write results.json")
+    _device(p)
+    _common(p)
+
+    p = sub.add_parser("batch", help="grade a folder of submissions (a class)")
+    p.add_argument("submissions", type=_existing("folder"),
+                   help="folder of notebooks, zips or one folder per student")
+    p.add_argument("--out", required=True, help="output folder (gradebook, results, report)")
+    p.add_argument("--jobs", type=_positive(int), help="parallel gradings (default: cores)")
+    p.add_argument("--force", action="store_true", help="regrade everything")
+    p.add_argument("--only", nargs="+", metavar="ID",
+                   help="regrade only these students, keep the others' results")
+    p.add_argument("--scale", type=_positive(float),
+                   help="rescale totals to this maximum in the gradebook")
+    p.add_argument("--scheduler", help="Dask scheduler address (run on a cluster)")
+    _device(p)
+    _common(p)
+
+    p = sub.add_parser("gradescope", help="build the Gradescope autograder zip")
+    p.add_argument("--out", default="autograder.zip", help="where to write the zip")
+    p.add_argument("--config", help="grading config to bundle (default: grading.toml)")
+
+    p = sub.add_parser("build", help="regenerate student_template/ and solutions/ from the "
+                                     "master notebook (needs otter-grader)")
+    p.add_argument("--out", help="build into this folder instead of the repository")
+    p.add_argument("--config", help="grading config (its [lab] names the notebook)")
+
+    p = sub.add_parser("config", help="list every setting of grading.toml with its meaning")
+    return parser
+
+
+COMMANDS = {"grade": "autograder.grade", "batch": "autograder.batch",
+            "gradescope": "autograder.gradescope.build", "build": "autograder.build",
+            "config": None}
+
+
+def _shorthand(argv):
+    """``NOTEBOOK ...`` -> ``grade NOTEBOOK ...``; ``DIR ...`` -> ``batch DIR ...``."""
+    if not argv or argv[0].startswith("-") or argv[0] in COMMANDS:
+        return argv
+    return (["batch"] if Path(argv[0]).is_dir() else ["grade"]) + argv
 
 
 def main(argv=None):
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "gradescope":
-        from .gradescope.build import main as gradescope_main
-
-        return gradescope_main(argv[1:])
-    parser = argparse.ArgumentParser(
-        prog="grade.py", description="Grade NNDL regularization lab notebooks.")
-    parser.add_argument("submission", help="a notebook, or a folder of submissions")
-    parser.add_argument("--results", default="results.json",
-                        help="where to write results.json (single notebook)")
-    parser.add_argument("--out", help="output folder (batch grading of a folder)")
-    parser.add_argument("--device", choices=["auto", "cpu", "gpu"],
-                        help="where paddle runs (default: the config's, auto)")
-    parser.add_argument("--config", help="grading config (default: autograder/grading.toml)")
-    parser.add_argument("--jobs", type=int, default=None, help="parallel gradings (batch)")
-    parser.add_argument("--force", action="store_true", help="regrade everything (batch)")
-    parser.add_argument("--scale", type=float, default=None,
-                        help="rescale totals to this maximum in the gradebook (batch)")
-    parser.add_argument("--scheduler", help="Dask scheduler address (batch)")
-    parser.add_argument("-q", "--quiet", action="store_true")
+    argv = _shorthand(list(sys.argv[1:] if argv is None else argv))
+    parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        if Path(args.submission).is_dir():
-            from .batch import main as batch_main
+    if args.command is None:
+        parser.print_help()
+        return USAGE_ERROR
+    if args.command == "config":
+        from .config import describe
 
-            if not args.out:
-                parser.error("grading a folder needs --out OUT_DIR")
-            return batch_main(args)
-        return grade_one(args)
+        print(describe())
+        return 0
+    kwargs = {k: v for k, v in vars(args).items() if k != "command"}
+    try:
+        return importlib.import_module(COMMANDS[args.command]).main(**kwargs)
     except ConfigError as e:
         print(f"config error: {e}", file=sys.stderr)
-        return 2
+        return USAGE_ERROR

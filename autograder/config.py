@@ -1,6 +1,12 @@
-"""The grading configuration (``grading.toml``): points, visibility, limits,
-seeds and accuracy settings, read into plain dataclasses."""
+"""The grading configuration (``grading.toml``), read into typed dataclasses
+and validated on load: an unknown or misspelled key, a value of the wrong
+type or outside its choices is an error naming the key and the file.
 
+Each field's default and description are declared here, next to it; the
+shipped ``grading.toml`` sets every one of them explicitly.
+"""
+
+import dataclasses
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,57 +18,174 @@ else:  # Gradescope's image has Python 3.10
 
 DEFAULT_CONFIG = Path(__file__).with_name("grading.toml")
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+DEVICES = ("auto", "cpu", "gpu")
 
 
 class ConfigError(Exception):
     pass
 
 
-@dataclass
+def setting(default, help, choices=None):  # noqa: A002 - the dataclass field's description
+    """A config field: its default, its description and its allowed values."""
+    return field(default=default, metadata={"help": help, "choices": choices})
+
+
+def settings_list(default, help):  # noqa: A002
+    return field(default_factory=lambda: list(default), metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class LabSettings:
+    """The lab being graded: described once, here; the engine holds no lab fact."""
+    name: str = setting("", "the lab's title, for reports")
+    notebook: str = setting("", "file name of the notebook students submit")
+    library: str = setting("", "the course package the notebook imports (shipped to students)")
+    public_checks: str = setting("", "package of public question modules (one per question)")
+    questions: str = setting("", "package of instructor question packages (one per question)")
+    reference: str = setting("", "package of the reference model the graded classes plug into")
+    sandbox_preload: list = settings_list((), "modules the sandbox imports once, before forking")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    device: str = setting("auto", "where paddle runs: auto (gpu when paddle has CUDA), cpu, gpu",
+                          DEVICES)
+    question_time_limit: float = setting(60.0, "seconds for one question's worker")
+    statement_time_limit: float = setting(5.0, "seconds for one notebook statement of a slice")
+    total_time_limit: float = setting(420.0, "seconds for a whole submission; later questions "
+                                             "get 0")
+    memory_limit_mb: int = setting(2048, "address-space limit of a worker (paddle needs ~1 GiB)")
+    log_limit_kb: int = setting(64, "student output kept per question (staff log only)")
+    public_visibility: str = setting("visible", "Gradescope visibility of public tests",
+                                     VISIBILITIES)
+    hidden_visibility: str = setting("after_published", "Gradescope visibility of hidden tests "
+                                     "(students see only pass/fail)", VISIBILITIES)
+
+
+@dataclass(frozen=True)
+class SeedSettings:
+    checks: int = setting(2026, "seed of the grader-chosen inputs of the exact checks")
+
+
+@dataclass(frozen=True)
+class AccuracySettings:
+    iterations: int = setting(3000, "full-batch training steps of an accuracy run")
+    data_seed: int = setting(0, "make_moons random_state")
+    init_seed: int = setting(0, "seed of the initial weights")
+    train_seed: int = setting(0, "paddle seed of the run (dropout masks)")
+    train_threshold: float = setting(0.75, "minimum train accuracy")
+    test_threshold: float = setting(0.65, "minimum test accuracy")
+
+
+@dataclass(frozen=True)
 class CheckConfig:
     points: float
-    hidden: bool
 
 
-@dataclass
+@dataclass(frozen=True)
 class Config:
-    device: str = "auto"
-    question_time_limit: float = 60
-    total_time_limit: float = 420
-    memory_limit_mb: int = 2048
-    log_limit_kb: int = 64
-    public_visibility: str = "visible"
-    hidden_visibility: str = "after_published"
-    check_seed: int = 2026
-    accuracy: dict = field(default_factory=dict)
-    checks: dict = field(default_factory=dict)     # name -> CheckConfig
+    lab: LabSettings = field(default_factory=LabSettings)
+    run: RunSettings = field(default_factory=RunSettings)
+    seeds: SeedSettings = field(default_factory=SeedSettings)
+    accuracy: AccuracySettings = field(default_factory=AccuracySettings)
+    questions: dict = field(default_factory=dict)    # question id -> {check short name: points}
     source: str = ""
+
+    @property
+    def checks(self):
+        """{full check name: CheckConfig} from ``[questions.<id>]``."""
+        return {f"{q}.{name}": CheckConfig(points) for q, table in self.questions.items()
+                for name, points in table.items()}
 
     @property
     def max_score(self):
         return sum(c.points for c in self.checks.values())
 
+    def replace_run(self, **changes):
+        """A copy with some ``[run]`` settings changed."""
+        return dataclasses.replace(self, run=dataclasses.replace(self.run, **changes))
+
+
+def _typed(value, annotation, where):
+    kinds = {"str": str, "int": int, "float": (int, float), "bool": bool, "list": list}
+    name = annotation if isinstance(annotation, str) else annotation.__name__
+    expected = kinds[name]
+    if isinstance(value, bool) and name in ("int", "float"):
+        raise ConfigError(f"{where} must be a number, not {value!r}")
+    if not isinstance(value, expected):
+        raise ConfigError(f"{where} must be of type {name}, not {type(value).__name__}")
+    if name == "float":
+        return float(value)
+    if name == "list":
+        if not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where} must be a list of strings")
+        return list(value)
+    return value
+
+
+def _section(cls, raw, where):
+    """An instance of the settings dataclass ``cls`` from the table ``raw``."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table")
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(known)})")
+    values = {}
+    for key, value in raw.items():
+        f = known[key]
+        values[key] = _typed(value, f.type, f"{where}.{key}")
+        choices = f.metadata.get("choices")
+        if choices and values[key] not in choices:
+            raise ConfigError(f"{where}.{key} = {value!r} is not one of {choices}")
+    return cls(**values)
+
+
+def _questions(raw, where):
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table of questions")
+    questions = {}
+    for qid, table in raw.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}.{qid} must be a table of check points")
+        points = {}
+        for name, value in table.items():
+            value = _typed(value, "float", f"{where}.{qid}.{name}")
+            if value < 0:
+                raise ConfigError(f"{where}.{qid}.{name} must not be negative")
+            points[name] = value
+        questions[qid] = points
+    return questions
+
+
+SECTIONS = {"lab": LabSettings, "run": RunSettings, "seeds": SeedSettings,
+            "accuracy": AccuracySettings}
+
 
 def load_config(path=None):
+    """The :class:`Config` in ``path`` (default: the bundled grading.toml)."""
     path = Path(path or DEFAULT_CONFIG)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as e:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise ConfigError(f"cannot read the grading config {path}: {e}") from None
-    run, seeds = raw.get("run", {}), raw.get("seeds", {})
-    cfg = Config(source=str(path))
-    for key in ("device", "question_time_limit", "total_time_limit", "memory_limit_mb",
-                "log_limit_kb", "public_visibility", "hidden_visibility"):
-        if key in run:
-            setattr(cfg, key, run[key])
-    cfg.check_seed = int(seeds.get("checks", cfg.check_seed))
-    cfg.accuracy = dict(raw.get("accuracy", {}))
-    for name, c in raw.get("checks", {}).items():
-        cfg.checks[name] = CheckConfig(points=float(c.get("points", 0)),
-                                       hidden=bool(c.get("hidden", False)))
-    for vis in (cfg.public_visibility, cfg.hidden_visibility):
-        if vis not in VISIBILITIES:
-            raise ConfigError(f"{path}: visibility {vis!r} is not one of {VISIBILITIES}")
-    if cfg.device not in ("auto", "cpu", "gpu"):
-        raise ConfigError(f"{path}: device must be auto, cpu or gpu")
-    return cfg
+    unknown = sorted(set(raw) - set(SECTIONS) - {"questions"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown section [{unknown[0]}] "
+                          f"(known: {', '.join([*SECTIONS, 'questions'])})")
+    sections = {key: _section(cls, raw.get(key, {}), f"{path} [{key}]")
+                for key, cls in SECTIONS.items()}
+    return Config(**sections, questions=_questions(raw.get("questions", {}),
+                                                   f"{path} [questions]"),
+                  source=str(path))
+
+
+def describe():
+    """Every setting with its default and description (for ``--help`` and docs)."""
+    lines = []
+    for key, cls in SECTIONS.items():
+        lines.append(f"[{key}]")
+        for f in dataclasses.fields(cls):
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            lines.append(f"  {f.name} = {default!r}: {f.metadata.get('help', '')}")
+    return "\n".join(lines)

@@ -1,10 +1,14 @@
-"""Grade one notebook: extract its definitions, run every question's probes
-in the sandbox, judge the returned arrays here, and build the result.
+"""Grade one notebook: read it as a program, run the slice each question's
+class needs in a sandboxed worker, judge the returned arrays here, and build
+the result.
 
 The grader process never imports or executes student code: it parses the
-notebook (``extract``), hands plain arrays to the sandboxed child and judges
-plain arrays that come back. A question whose worker hangs, crashes or
-exhausts memory scores 0 on its checks only.
+notebook (:mod:`.notebook`), hands statements and plain arrays to the
+sandboxed child, and judges plain arrays that come back. A question whose
+worker hangs, crashes or exhausts memory scores 0 on its checks only; a
+statement of a slice that kills or hangs the worker is skipped and the
+question run again without it, so it costs only the questions whose slice
+holds it.
 """
 
 import re
@@ -12,70 +16,37 @@ import shutil
 import tempfile
 import time
 import traceback
-from collections import OrderedDict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from nndl.checks import GRADED_CLASS
 from nndl.checks.core import Verdict, judged
 
-from .checks import all_checks
 from .config import load_config
-from .extract import NotebookError, extract, read_notebook
-from .results import GradingResult, TestResult
-from .sandbox.runner import Sandbox, SandboxError
+from .lab import load_lab
+from .notebook import NotebookError, parse, read_notebook, slice_for
+from .results import GradingResult, TestSpec
+from .sandbox.runner import Limits, Sandbox, SandboxError, child_root
 
+MAX_SKIPPED = 3       # statements of one slice skipped for killing or hanging the worker
+MIN_ATTEMPT_TIME = 1  # seconds: a question with less time left is not run (again)
+_NAME_ERROR = re.compile(r"name '(\w+)' is not defined")
 
 
 class GraderError(Exception):
     """The grader itself cannot work (bad config, no paddle, no GPU asked for)."""
 
 
-def _test(check, cfg, verdict):
-    conf = cfg.checks[check.name]
-    return TestResult(
-        name=check.name, question=check.question, title=check.title,
-        max_score=conf.points, score=conf.points if verdict.passed else 0.0,
-        passed=verdict.passed, message=verdict.describe(), hidden=conf.hidden,
-        visibility=cfg.hidden_visibility if conf.hidden else cfg.public_visibility,
-        measured=verdict.measured, threshold=verdict.threshold)
-
-
-LOAD_TIME_LIMIT = 30   # seconds to run the notebook's definitions (they take < 1 s)
-LOAD_ATTEMPTS = 4      # statements that kill or hang the loading are skipped one at a time
-
-
-def _find_lethal_statements(sandbox, extracted, cfg, result):
-    """Run the notebook's definitions once in a worker of their own; a statement
-    that ends, crashes or hangs the worker (``os._exit`` or ``while True`` in a
-    class body, say) is skipped from then on, so that it costs only what it
-    defines, not every question. Returns the indices skipped."""
-    skip = set()
-    limit = min(LOAD_TIME_LIMIT, cfg.question_time_limit)
-    for _ in range(LOAD_ATTEMPTS):
-        report, bad = sandbox.load(limit, skip)
-        if bad is None or bad in skip or bad >= len(extracted.statements):
-            break
-        skip.add(bad)
-        st = extracted.statements[bad]
-        first = st.source.strip().splitlines()[0][:80] if st.source.strip() else ""
-        fate = {"timeout": f"did not finish within {limit:g} s",
-                "signal": "crashed the program"}.get(report.get("outcome"), "ended the program")
-        result.problems.append(f"code cell {st.cell + 1}, `{first}`: {fate} when run, so it "
-                               "was skipped for every question")
-    result.staff["load"] = {"skipped": sorted(skip)}
-    return skip
-
-
-def _explain(error, extracted):
-    """Add why a name is missing when the grader dropped its assignment."""
-    match = re.search(r"name '(\w+)' is not defined", error)
-    if match and match.group(1) in extracted.dropped:
-        name = match.group(1)
-        error += (f" - note: the grader runs only the notebook's imports, definitions and "
-                  f"simple constant assignments; `{name} = ...` in code cell "
-                  f"{extracted.dropped[name] + 1} was not run. Create it inside your class "
-                  "(e.g. in __init__) instead.")
-    return error
+def test_specs(cfg, lab):
+    """What the results say of each check of ``lab`` before it runs."""
+    run = cfg.run
+    specs = []
+    for check in lab.checks():
+        hidden = lab.is_hidden(check)
+        specs.append(TestSpec(check.name, check.question, check.title,
+                              cfg.checks[check.name].points, hidden,
+                              run.hidden_visibility if hidden else run.public_visibility))
+    return specs
 
 
 def resolve_device(requested, info):
@@ -88,110 +59,236 @@ def resolve_device(requested, info):
     return requested
 
 
-def grade_notebook(path, config=None, *, device=None, workdir=None, keep_workdir=False,
-                   sandbox_factory=Sandbox, progress=None):
-    """Grade the notebook at ``path``; always returns a GradingResult unless the
-    grader itself cannot run (GraderError)."""
-    cfg = config or load_config()
-    start = time.monotonic()
-    path = Path(path)
-    result = GradingResult(submission=str(path))
-    checks = all_checks(cfg)
-    by_question = OrderedDict()
-    for check in checks:
-        by_question.setdefault(check.question, []).append(check)
+def _fate(report, statement_limit):
+    """What a worker that died during a statement did, as a sentence's verb."""
+    outcome = report.get("outcome")
+    if outcome == "statement_timeout":
+        return f"did not finish within {statement_limit:g} s"
+    if outcome == "timeout":
+        return "did not finish within the question's time limit"
+    if outcome == "signal":
+        return "crashed the program"
+    return "ended the program"
 
-    def fail_all(question_checks, message):
-        for check in question_checks:
-            result.tests.append(_test(check, cfg, Verdict(False, message)))
 
-    try:
-        nb = read_notebook(path)
-    except NotebookError as e:
-        result.problems.append(str(e))
-        fail_all(checks, f"not graded: {e}")
-        result.execution_time = time.monotonic() - start
-        return result
+def _died_in(report, indices):
+    """The index of the slice statement the worker was running when it ended
+    (by ``os._exit``, a crash or a time limit), or None."""
+    mark = str(report.get("mark", ""))
+    if re.fullmatch(r"s [0-9]{1,9}", mark) and int(mark[2:]) in indices:
+        return int(mark[2:])
+    return None
 
-    extracted = extract(nb)
-    result.problems.extend(extracted.problems)
+
+@dataclass
+class QuestionRun:
+    """One question of one grading: its slice and what became of it."""
+    unit: object
+    slice: object
+    skipped: dict = field(default_factory=dict)    # statement index -> why
+    errors: dict = field(default_factory=dict)     # statement index -> (kind, message)
+    report: dict = field(default_factory=dict)
+    probed: dict = field(default_factory=dict)
+
+    def failed_statement(self, index):
+        """Why the statement ``index`` of this slice did not run, or None."""
+        if index in self.skipped:
+            return self.skipped[index]
+        if index in self.errors:
+            kind, message = self.errors[index]
+            return f"{message}, so it was stopped and skipped" if kind == "timeout" else f"raised {message}"
+        return None
+
+
+class Grading:
+    """The state of one grading, and its steps."""
+
+    def __init__(self, path, cfg, lab, progress=None):
+        self.path, self.cfg, self.lab, self.progress = Path(path), cfg, lab, progress
+        self.start = time.monotonic()
+        self.result = GradingResult(submission=str(path))
+        self.specs = {s.name: s for s in test_specs(cfg, lab)}
+        self.program = None
+        self.failures = {}             # statement index -> (why, [questions])
+        self.logs = {}
+
+    # -- steps ----------------------------------------------------------------------
+    def read(self):
+        """Parse the notebook; False (and a zero result) when it cannot be read."""
+        try:
+            nb = read_notebook(self.path)
+        except NotebookError as e:
+            self.result = GradingResult.not_graded(self.path, self.specs.values(), str(e))
+            return False
+        self.program = parse(nb, self.lab.grader_modules())
+        self.result.problems.extend(self.program.problems)
+        return True
+
+    def grade(self, sandbox):
+        self.result.staff.update(device=sandbox.device, paddle=sandbox.info.get("paddle"))
+        for unit in self.lab.units:
+            if self.progress:
+                self.progress(unit.id)
+            self.grade_question(sandbox, unit)
+
+    def grade_question(self, sandbox, unit):
+        sl = slice_for(self.program, unit.graded_class, self.lab.graded_classes)
+        if not sl.defined:
+            return self.fail(unit, f"class {unit.graded_class} could not be graded: it is not "
+                                   "defined at the top level of a code cell of the notebook")
+        run = QuestionRun(unit, sl)
+        inputs = {c.name: c.make_inputs(self.cfg.seeds.checks) for c in unit.checks}
+        requests = [(c.name, c.probe_name, {k: v for k, v in inputs[c.name].items()
+                                            if not k.startswith("_")}) for c in unit.checks]
+        if not self.run_slice(sandbox, run, requests):
+            return self.fail(unit, "not run: the time limit for the whole submission was "
+                                   "reached by earlier questions")
+        self.logs[unit.id] = {"report": run.report, "slice": sl.indices,
+                              "skipped": sorted(run.skipped),
+                              "output": sandbox.log(unit.id, self.cfg.run.log_limit_kb * 1024)}
+        self.note_failures(run)
+        undefined = self.class_failure(run)
+        for check in unit.checks:
+            verdict = Verdict(False, undefined) if undefined else \
+                self.verdict(check, inputs[check.name], run)
+            self.record(check, verdict)
+
+    def run_slice(self, sandbox, run, requests):
+        """Run the question's worker; when it dies in a statement of the slice,
+        skip that statement and run again (at most MAX_SKIPPED times). False
+        when the submission's time is up before the first run."""
+        question_start = time.monotonic()
+        for _ in range(MAX_SKIPPED + 1):
+            left = min(self.cfg.run.question_time_limit - (time.monotonic() - question_start),
+                       self.cfg.run.total_time_limit - (time.monotonic() - self.start))
+            if left < MIN_ATTEMPT_TIME:
+                return bool(run.report)
+            statements = [st.to_json() for st in run.slice.statements
+                          if st.index not in run.skipped]
+            limits = Limits(cpu=left, wall=left, statement=self.cfg.run.statement_time_limit)
+            run.report, run.probed, slice_report = sandbox.run(
+                run.unit.id, statements, requests, limits,
+                self.lab.references_for(run.unit.id))
+            run.errors = slice_report.errors
+            if slice_report.sandbox_note:
+                self.result.staff["sandbox"] = slice_report.sandbox_note
+            died = _died_in(run.report, {s["index"] for s in statements})
+            if died is None:
+                return True
+            run.skipped[died] = (f"{_fate(run.report, limits.statement)} when run, so it was "
+                                 "skipped")
+        return True
+
+    def note_failures(self, run):
+        """Remember the statements that failed, for the notebook's problems."""
+        for index in set(run.skipped) | set(run.errors):
+            why, questions = self.failures.setdefault(index, (run.failed_statement(index), []))
+            questions.append(run.unit.id)
+
+    def class_failure(self, run):
+        """Why the graded class does not exist in the worker, or None: every
+        statement of the slice that binds it failed."""
+        cls = run.unit.graded_class
+        binders = [st for st in run.slice.statements if cls in st.binds]
+        whys = [run.failed_statement(st.index) for st in binders]
+        if binders and all(whys):
+            last = binders[-1]
+            return (f"class {cls} could not be graded: its definition ({last.describe()}) "
+                    f"{whys[-1]}")
+        return None
+
+    def verdict(self, check, inputs, run):
+        got = run.probed.get(check.name)
+        if got is None:
+            return Verdict(False, "the results of this question could not be read back")
+        if got.error is not None:
+            return Verdict(False, self.explain(got.error, run))
+        try:
+            return judged(check, inputs, got.outputs)
+        except Exception as e:  # noqa: BLE001 - odd arrays must not stop grading
+            self.logs.setdefault("judge_errors", []).append(traceback.format_exc())
+            return Verdict(False, f"the returned values could not be judged "
+                                  f"({type(e).__name__}: {e})")
+
+    def explain(self, error, run):
+        """``error`` with, for a missing name, why it is missing."""
+        match = _NAME_ERROR.search(error)
+        if not match:
+            return error
+        name = match.group(1)
+        binders = self.program.binders(name)
+        in_slice = [st for st in run.slice.statements if name in st.binds]
+        failed = [(st, run.failed_statement(st.index)) for st in in_slice]
+        failed = [(st, why) for st, why in failed if why]
+        if failed:
+            st, why = failed[-1]
+            note = (f"`{name}` would have been made by {st.describe()}, which {why}. A graded "
+                    "class should use only its inputs, imports, helper functions and constants, "
+                    "not what the notebook's experiments make")
+        elif name in self.lab.graded_classes:
+            note = (f"{name} is another graded class: it is graded on its own and is not "
+                    f"defined while {run.unit.graded_class} is graded")
+        elif not binders:
+            note = f"no code cell defines `{name}` at the top level of the notebook"
+        else:
+            return error
+        return f"{error} - note: {note}"
+
+    def record(self, check, verdict):
+        self.result.tests.append(self.specs[check.name].result(
+            verdict.passed, verdict.describe(), verdict.measured, verdict.threshold))
+
+    def fail(self, unit, message):
+        for check in unit.checks:
+            self.record(check, Verdict(False, message))
+
+    def finish(self):
+        for index, (why, questions) in sorted(self.failures.items()):
+            st = self.program.statements[index]
+            defines = f" (it defines {', '.join(sorted(st.binds))})" if st.binds else ""
+            self.result.problems.append(f"{st.describe()}: {why}{defines}; graded without it: "
+                                        f"{', '.join(questions)}")
+        self.result.staff["questions"] = self.logs
+        self.result.execution_time = time.monotonic() - self.start
+        return self.result
+
+
+@contextmanager
+def open_sandbox(cfg, lab=None, *, device=None, workdir=None, factory=Sandbox):
+    """A started sandbox for ``cfg``'s lab (paddle imported once), stopped on
+    exit; grade any number of notebooks in it with ``grade_notebook(...,
+    sandbox=...)``: every worker is forked fresh and nothing of one submission
+    is visible to the next."""
+    lab = lab or load_lab(cfg)
     tmp = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="nndl-grade-"))
-    sandbox = sandbox_factory(tmp, extracted.to_json(), memory_mb=cfg.memory_limit_mb)
-    logs = {}
+    sandbox = factory(tmp, lab.sandbox_spec(child_root()), memory_mb=cfg.run.memory_limit_mb)
     try:
         try:
             info = sandbox.start()
         except SandboxError as e:
             raise GraderError(str(e)) from e
-        sandbox.device = resolve_device(device or cfg.device, info)
-        result.staff["device"] = sandbox.device
-        result.staff["paddle"] = info.get("paddle")
-        skip = _find_lethal_statements(sandbox, extracted, cfg, result)
-        defined = set().union(*[st.names for i, st in enumerate(extracted.statements)
-                                if i not in skip])
-        for question, qchecks in by_question.items():
-            if progress:
-                progress(question)
-            cls = GRADED_CLASS[question]
-            if cls not in defined:
-                why = ("its definition stopped the program when run, so it was skipped"
-                       if cls in extracted.defined else
-                       "it is not defined at the top level of a code cell of the notebook")
-                fail_all(qchecks, f"class {cls} could not be graded: {why}")
-                continue
-            remaining = cfg.total_time_limit - (time.monotonic() - start)
-            if remaining <= 1:
-                fail_all(qchecks, "not run: the time limit for the whole submission was "
-                                  "reached by earlier questions")
-                continue
-            inputs = {c.name: c.make_inputs(cfg.check_seed) for c in qchecks}
-            requests = [(c.name, c.probe, {k: v for k, v in inputs[c.name].items()
-                                           if not k.startswith("_")}) for c in qchecks]
-            limit = min(cfg.question_time_limit, remaining)
-            try:
-                report, probed = sandbox.run_question(question, requests, limit, skip)
-            except SandboxError:
-                raise
-            except Exception:  # noqa: BLE001 - what the worker left must not fail the grader
-                logs.setdefault("runner_errors", []).append(traceback.format_exc())
-                fail_all(qchecks, "the results of this question could not be read back")
-                continue
-            logs[question] = {"report": report,
-                              "output": sandbox.log(question, cfg.log_limit_kb * 1024)}
-            for check in qchecks:
-                got = probed[check.name]
-                if got.sandbox_note:
-                    result.staff["sandbox"] = got.sandbox_note
-                for p in got.load_problems:
-                    if p not in result.problems:
-                        result.problems.append(p)
-                if got.error is not None:
-                    verdict = Verdict(False, _explain(got.error, extracted))
-                else:
-                    try:
-                        verdict = judged(check, inputs[check.name], got.outputs)
-                    except Exception as e:  # noqa: BLE001 - odd arrays must not stop grading
-                        verdict = Verdict(False, f"the returned values could not be judged "
-                                                 f"({type(e).__name__}: {e})")
-                        logs.setdefault("judge_errors", []).append(traceback.format_exc())
-                result.tests.append(_test(check, cfg, verdict))
+        sandbox.device = resolve_device(device or cfg.run.device, info)
+        yield sandbox
     finally:
         sandbox.stop()
-        if not keep_workdir and not workdir:
+        if not workdir:
             shutil.rmtree(tmp, ignore_errors=True)
-    result.staff["questions"] = logs
-    result.execution_time = time.monotonic() - start
-    return result
 
 
-def failed_result(submission, cfg, error):
-    """The result written when the grader itself failed: zero, with a notice."""
-    result = GradingResult(submission=str(submission), grader_error=error)
-    try:
-        for check in all_checks(cfg):
-            result.tests.append(_test(check, cfg, Verdict(
-                False, "Autograder failed, contact staff")))
-    except Exception:  # noqa: BLE001 - even a broken config gets a results file
-        pass
-    result.problems.append("Autograder failed, contact staff.")
-    return result
+def grade_notebook(path, config=None, *, device=None, workdir=None, sandbox_factory=Sandbox,
+                   sandbox=None, progress=None):
+    """Grade the notebook at ``path``; always returns a GradingResult unless the
+    grader itself cannot run (GraderError). ``sandbox``: a started sandbox to
+    reuse (:func:`open_sandbox`); else one is started for this notebook."""
+    cfg = config or load_config()
+    lab = load_lab(cfg)
+    grading = Grading(path, cfg, lab, progress)
+    if not grading.read():
+        return grading.finish()
+    if sandbox is not None:
+        sandbox.reset()
+        grading.grade(sandbox)
+        return grading.finish()
+    with open_sandbox(cfg, lab, device=device, workdir=workdir, factory=sandbox_factory) as box:
+        grading.grade(box)
+    return grading.finish()

@@ -61,10 +61,29 @@ def _clip(text, limit=MAX_MESSAGE):
     return text if len(text) <= limit else text[: limit - 20] + " [... truncated]"
 
 
+@dataclass(frozen=True)
+class TestSpec:
+    """What a results file says of a check before it runs: its name, question,
+    title, points and visibility. :meth:`result` turns a verdict into its
+    :class:`TestResult`."""
+    name: str
+    question: str
+    title: str
+    max_score: float
+    hidden: bool
+    visibility: str
+
+    def result(self, passed, message, measured=None, threshold=None):
+        return TestResult(name=self.name, question=self.question, title=self.title,
+                          max_score=self.max_score, score=self.max_score if passed else 0.0,
+                          passed=passed, message=message, hidden=self.hidden,
+                          visibility=self.visibility, measured=measured, threshold=threshold)
+
+
 @dataclass
 class TestResult:
     __test__ = False   # not a pytest test class
-    name: str               # e.g. "q1_relu.backward_fd"; starts with the question id
+    name: str               # "<question id>.<check name>"
     question: str
     title: str
     max_score: float
@@ -90,6 +109,24 @@ class GradingResult:
     execution_time: float = 0.0
     grader_error: str = None                       # set when the grader itself failed
     staff: dict = field(default_factory=dict)      # logs and details for staff only
+
+    @classmethod
+    def not_graded(cls, submission, specs, message):
+        """Every test at zero because of the submission (no notebook, a broken
+        file): the student's to fix, with ``message``."""
+        result = cls(submission=str(submission))
+        result.tests = [s.result(False, f"not graded: {message}") for s in specs]
+        result.problems.append(message)
+        return result
+
+    @classmethod
+    def grader_failed(cls, submission, specs, error):
+        """Every test at zero because the grader itself failed (``error`` is for
+        staff only); students read "Autograder failed, contact staff"."""
+        result = cls(submission=str(submission), grader_error=str(error))
+        result.tests = [s.result(False, "Autograder failed, contact staff") for s in specs]
+        result.problems.append("Autograder failed, contact staff.")
+        return result
 
     @property
     def score(self):
@@ -122,6 +159,24 @@ class GradingResult:
         if self.grader_error:
             lines.append("Autograder failed, contact staff.")
         return "\n".join(lines)
+
+    def to_text(self):
+        """The result as the command line prints it (lone surrogates escaped:
+        stdout may be strict UTF-8, and messages come from student code)."""
+        lines = [f"== {self.submission}"]
+        scores, current = self.question_scores(), None
+        for t in self.tests:
+            if t.question != current:
+                current = t.question
+                got, out_of = scores[current]
+                lines.append(f"{current}: {got:g} / {out_of:g}")
+            mark = "PASS" if t.passed else "FAIL"
+            hidden = " [hidden]" if t.hidden else ""
+            lines.append(f"  [{mark}] {t.name}{hidden} ({t.score:g}/{t.max_score:g}): {t.message}")
+        lines += [f"note: {p}" for p in self.problems]
+        lines.append(f"Total: {self.score:g} / {self.max_score:g}   "
+                     f"({self.execution_time:.1f} s)")
+        return clean_text("\n".join(lines) + "\n")
 
     def to_gradescope(self):
         data = {

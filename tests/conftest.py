@@ -1,15 +1,26 @@
 """Shared fixtures: the variant corpus, notebook builders, a fast config."""
 
 import ast
-import dataclasses
+import fcntl
+import hashlib
+import json
 import os
+import shutil
+import stat
+import subprocess
 import sys
+import tempfile
+import zipfile
 from pathlib import Path
 
 import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+TEMPLATES = ROOT / "autograder" / "gradescope" / "templates"
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+VENV_PARENT = Path(os.environ.get("NNDL_GS_VENV_PARENT", "/tmp"))
+IS_ROOT = os.geteuid() == 0
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GLOG_minloglevel", "2")
 
@@ -64,10 +75,16 @@ def config():
 
 
 @pytest.fixture(scope="session")
+def lab(config):
+    from autograder.lab import load_lab
+
+    return load_lab(config)
+
+
+@pytest.fixture(scope="session")
 def fast_config(config):
     """The default config with short limits, for adversarial end-to-end runs."""
-    return dataclasses.replace(config, question_time_limit=20, total_time_limit=200,
-                               memory_limit_mb=2048)
+    return config.replace_run(question_time_limit=20, total_time_limit=200, memory_limit_mb=2048)
 
 
 SHORT_QUESTION_LIMIT = 10   # seconds; correct questions take ~2 s, a hang costs this much
@@ -88,3 +105,99 @@ def short_config(tmp_path_factory):
 def write_notebook(nb, path):
     nbformat.write(nb, str(path))
     return path
+
+
+# -- the Gradescope layout (tests/test_gradescope.py, tests/test_new_question.py) ----
+@pytest.fixture(scope="session")
+def built_zip(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gradescope") / "autograder.zip"
+    proc = subprocess.run([sys.executable, str(ROOT / "grade.py"), "gradescope", "--out",
+                           str(out)], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert out.exists()
+    return out
+
+
+def unpack(zip_path, dest):
+    """Unzip like Gradescope does (keeping the modes)."""
+    with zipfile.ZipFile(zip_path) as z:
+        for info in z.infolist():
+            path = z.extract(info, dest)
+            mode = (info.external_attr >> 16) & 0o777
+            if mode:
+                os.chmod(path, mode)
+
+
+def _world_readable(path):
+    for dirpath, dirnames, filenames in os.walk(path):
+        for name in dirnames + filenames:
+            p = os.path.join(dirpath, name)
+            if os.path.islink(p):
+                continue
+            mode = os.stat(p).st_mode
+            os.chmod(p, mode | stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH |
+                     ((stat.S_IXGRP | stat.S_IXOTH) if mode & stat.S_IXUSR else 0))
+    os.chmod(path, 0o755)
+
+
+@pytest.fixture(scope="session")
+def gradescope_venv(built_zip, tmp_path_factory):
+    """(python, setup.sh's output): setup.sh's install step run into a venv made
+    from /usr/bin/python3 (cached by the requirements' hash)."""
+    if not SYSTEM_PYTHON.exists():
+        pytest.skip("no /usr/bin/python3 to make the Gradescope-like venv from")
+    reqs = (TEMPLATES / "requirements.txt").read_bytes()
+    version = subprocess.run([str(SYSTEM_PYTHON), "-c", "import sys; print(sys.version)"],
+                             capture_output=True, text=True, check=True).stdout
+    key = hashlib.sha256(reqs + version.encode()).hexdigest()[:16]
+    venv = VENV_PARENT / f"nndl-gradescope-venv-{key}"
+    python = venv / "bin" / "python"
+    src = tmp_path_factory.mktemp("setup") / "source"
+    unpack(built_zip, src)
+    with open(f"{venv}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        old_umask = os.umask(0o022)
+        try:
+            if not (venv / ".ready").exists():
+                shutil.rmtree(venv, ignore_errors=True)
+                subprocess.run([str(SYSTEM_PYTHON), "-m", "venv", str(venv)], check=True,
+                               capture_output=True, timeout=300)
+            env = {k: v for k, v in os.environ.items() if not k.startswith("NNDL_")}
+            env["NNDL_PYTHON"] = str(python)
+            proc = subprocess.run(["bash", str(src / "setup.sh"), "install"], env=env,
+                                  capture_output=True, text=True, timeout=1800, cwd=src)
+            assert proc.returncode == 0, (
+                f"setup.sh install failed in {venv}:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+            _world_readable(venv)
+            (venv / ".ready").write_text(key)
+        finally:
+            os.umask(old_umask)
+    return str(python), proc.stdout + proc.stderr
+
+
+@pytest.fixture
+def gs_root(built_zip):
+    """A Gradescope layout in a world-traversable temporary folder: the zip in
+    source/, run_autograder copied to the root, empty submission/ and results/."""
+    root = Path(tempfile.mkdtemp(prefix="nndl-gs-test-", dir="/tmp"))
+    os.chmod(root, 0o755)
+    unpack(built_zip, root / "source")
+    shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
+    (root / "submission").mkdir()
+    (root / "results").mkdir()
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def run_gradescope(root, python, **extra_env):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NNDL_")}
+    env.update(AUTOGRADER_ROOT=str(root), NNDL_PYTHON=python, **extra_env)
+    proc = subprocess.run(["bash", str(root / "run_autograder")], env=env, cwd="/",
+                          capture_output=True, text=True, timeout=900)
+    results = root / "results" / "results.json"
+    assert results.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
+    data = json.loads(results.read_text())
+    from autograder.results import validate
+
+    validate(data)
+    return proc, data

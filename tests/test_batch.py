@@ -46,6 +46,7 @@ CRASHING_BCE = class_sources(BOOK)["BinaryCrossEntropyWithLogits"].replace(
     "        import ctypes; ctypes.string_at(0)\n        self.predicts = self.logistic(logits)")
 XSS = "<script>alert('xss')</script>"
 XSS_CLASS = f"class Loud:\n    raise RuntimeError({XSS!r})"
+RELU_READS_LOUD = RELU.rstrip() + "\n    def _loud(self):\n        return Loud\n"  # Loud in its slice
 
 
 def nb_bytes(classes, tmp):
@@ -126,7 +127,7 @@ def mixed(tmp_path_factory, short_config):
             for _ in range(101):
                 f.write(b" " * 2**20)
     make_zip(subs / "mallory.zip", {"../../../escaped.ipynb": nb_bytes({}, tmp)})
-    (subs / "mia.ipynb").write_bytes(nb_bytes({"ReLU": RELU, "Loud": XSS_CLASS}, tmp))
+    (subs / "mia.ipynb").write_bytes(nb_bytes({"ReLU": RELU_READS_LOUD, "Loud": XSS_CLASS}, tmp))
     (subs / "notes.txt").write_text("not a submission")
     proc = run_batch(subs, out, short_config, "--jobs", "2", "--scale", "10")
     return subs, out, proc, short_config

@@ -28,109 +28,13 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conftest import BOOK, ROOT, VARIANTS, class_sources, notebook_from, write_notebook
+from conftest import (BOOK, IS_ROOT, ROOT, TEMPLATES, VARIANTS, class_sources, notebook_from,
+                      run_gradescope, unpack, write_notebook)
 
 from autograder.results import SCHEMA
 
-TEMPLATES = ROOT / "autograder" / "gradescope" / "templates"
-SYSTEM_PYTHON = Path("/usr/bin/python3")
-VENV_PARENT = Path(os.environ.get("NNDL_GS_VENV_PARENT", "/tmp"))
 QUESTIONS = ("q1_relu", "q2_dropout", "q3_l2", "q4_weight_decay")
-IS_ROOT = os.geteuid() == 0
-
-
-# -- fixtures -----------------------------------------------------------------
-@pytest.fixture(scope="session")
-def built_zip(tmp_path_factory):
-    out = tmp_path_factory.mktemp("gradescope") / "autograder.zip"
-    proc = subprocess.run([sys.executable, str(ROOT / "grade.py"), "gradescope", "--out",
-                           str(out)], capture_output=True, text=True, timeout=120, cwd=ROOT)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert out.exists()
-    return out
-
-
-def unpack(zip_path, dest):
-    """Unzip like Gradescope does (keeping the modes)."""
-    with zipfile.ZipFile(zip_path) as z:
-        for info in z.infolist():
-            path = z.extract(info, dest)
-            mode = (info.external_attr >> 16) & 0o777
-            if mode:
-                os.chmod(path, mode)
-
-
-def _world_readable(path):
-    for dirpath, dirnames, filenames in os.walk(path):
-        for name in dirnames + filenames:
-            p = os.path.join(dirpath, name)
-            if os.path.islink(p):
-                continue
-            mode = os.stat(p).st_mode
-            os.chmod(p, mode | stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH |
-                     ((stat.S_IXGRP | stat.S_IXOTH) if mode & stat.S_IXUSR else 0))
-    os.chmod(path, 0o755)
-
-
-@pytest.fixture(scope="session")
-def gradescope_venv(built_zip, tmp_path_factory):
-    """(python, setup.sh's output): setup.sh's install step run into a venv made
-    from /usr/bin/python3 (cached by the requirements' hash)."""
-    if not SYSTEM_PYTHON.exists():
-        pytest.skip("no /usr/bin/python3 to make the Gradescope-like venv from")
-    reqs = (TEMPLATES / "requirements.txt").read_bytes()
-    version = subprocess.run([str(SYSTEM_PYTHON), "-c", "import sys; print(sys.version)"],
-                             capture_output=True, text=True, check=True).stdout
-    key = hashlib.sha256(reqs + version.encode()).hexdigest()[:16]
-    venv = VENV_PARENT / f"nndl-gradescope-venv-{key}"
-    python = venv / "bin" / "python"
-    src = tmp_path_factory.mktemp("setup") / "source"
-    unpack(built_zip, src)
-    with open(f"{venv}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        old_umask = os.umask(0o022)
-        try:
-            if not (venv / ".ready").exists():
-                shutil.rmtree(venv, ignore_errors=True)
-                subprocess.run([str(SYSTEM_PYTHON), "-m", "venv", str(venv)], check=True,
-                               capture_output=True, timeout=300)
-            env = {k: v for k, v in os.environ.items() if not k.startswith("NNDL_")}
-            env["NNDL_PYTHON"] = str(python)
-            proc = subprocess.run(["bash", str(src / "setup.sh"), "install"], env=env,
-                                  capture_output=True, text=True, timeout=1800, cwd=src)
-            assert proc.returncode == 0, (
-                f"setup.sh install failed in {venv}:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
-            _world_readable(venv)
-            (venv / ".ready").write_text(key)
-        finally:
-            os.umask(old_umask)
-    return str(python), proc.stdout + proc.stderr
-
-
-@pytest.fixture
-def gs_root(built_zip):
-    """A Gradescope layout in a world-traversable temporary folder: the zip in
-    source/, run_autograder copied to the root, empty submission/ and results/."""
-    root = Path(tempfile.mkdtemp(prefix="nndl-gs-test-", dir="/tmp"))
-    os.chmod(root, 0o755)
-    unpack(built_zip, root / "source")
-    shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
-    (root / "submission").mkdir()
-    (root / "results").mkdir()
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
-
-
-def run_gradescope(root, python, **extra_env):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NNDL_")}
-    env.update(AUTOGRADER_ROOT=str(root), NNDL_PYTHON=python, **extra_env)
-    proc = subprocess.run(["bash", str(root / "run_autograder")], env=env, cwd="/",
-                          capture_output=True, text=True, timeout=900)
-    results = root / "results" / "results.json"
-    assert results.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
-    data = json.loads(results.read_text())
-    jsonschema.validate(data, SCHEMA)
-    return proc, data
+NOTEBOOK = "regularization.ipynb"
 
 
 def staff_of(root):
@@ -159,8 +63,8 @@ def test_zip_has_the_engine_setup_and_run_autograder(built_zip, tmp_path):
         infos = {i.filename: i for i in z.infolist()}
         reqs = z.read("requirements.txt").decode()
     for name in ("setup.sh", "run_autograder", "requirements.txt", "grade.py",
-                 "autograder/grading.toml", "autograder/checks/hidden.py",
-                 "autograder/checks/accuracy.py", "autograder/engine.py",
+                 "autograder/grading.toml", "autograder/questions/q1_relu/grading.py",
+                 "autograder/reference/accuracy.py", "autograder/engine.py",
                  "autograder/sandbox/child.py", "autograder/gradescope/run.py",
                  "nndl/op.py", "nndl/checks/core.py", "BUILD_INFO.json"):
         assert name in infos, name
@@ -209,26 +113,28 @@ def test_setup_install_step_in_a_fresh_venv(gradescope_venv):
     assert out.returncode == 0 and out.stdout.strip() == "3.3.1", out.stderr
 
 
-def test_child_side_files_exclude_the_hidden_checks(tmp_path):
+def test_child_side_files_exclude_the_hidden_checks(tmp_path, lab):
     from autograder.gradescope.isolation import IsolationError, child_side_files
 
-    files = child_side_files(ROOT)
+    files = child_side_files(ROOT, lab)
     for name in ("autograder/__init__.py", "autograder/sandbox/__init__.py",
-                 "autograder/sandbox/child.py", "autograder/probes.py",
-                 "autograder/reference/relu.py", "nndl/op.py", "nndl/checks/probes.py"):
+                 "autograder/sandbox/child.py", "autograder/reference/training.py",
+                 "autograder/questions/q1_relu/reference.py",
+                 "autograder/questions/q3_l2/probes.py", "nndl/op.py", "nndl/checks/q1_relu.py"):
         assert name in files
-    assert not [f for f in files if f.startswith(("autograder/checks", "autograder/config",
-                                                  "autograder/engine", "autograder/gradescope"))]
+    assert not [f for f in files if f.startswith(("autograder/config", "autograder/engine",
+                                                  "autograder/gradescope", "autograder/lab"))
+                or f.endswith("grading.py")]
     assert all(f.endswith(".py") for f in files)
-    # a child-side module that imports the hidden checks is refused
+    # a child-side module that imports a question's hidden checks is refused
     fake = tmp_path / "src"
     shutil.copytree(ROOT / "autograder", fake / "autograder",
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "nndl", fake / "nndl", ignore=shutil.ignore_patterns("__pycache__"))
-    probes = fake / "autograder" / "probes.py"
-    probes.write_text(probes.read_text() + "\nfrom .checks import hidden  # noqa\n")
-    with pytest.raises(IsolationError, match="autograder/checks"):
-        child_side_files(fake)
+    probes = fake / "autograder" / "questions" / "q3_l2" / "probes.py"
+    probes.write_text(probes.read_text() + "\nfrom . import grading  # noqa\n")
+    with pytest.raises(IsolationError, match="q3_l2/grading.py"):
+        child_side_files(fake, lab)
 
 
 # -- finding the notebook ---------------------------------------------------------
@@ -236,23 +142,23 @@ def test_find_notebook(tmp_path):
     from autograder.gradescope.run import find_notebook
 
     sub = tmp_path / "submission"
-    assert find_notebook(sub)[0] is None
+    assert find_notebook(sub, NOTEBOOK)[0] is None
     sub.mkdir()
-    path, msg = find_notebook(sub)
+    path, msg = find_notebook(sub, NOTEBOOK)
     assert path is None and "No notebook" in msg
     (sub / ".ipynb_checkpoints").mkdir()
     (sub / ".ipynb_checkpoints" / "regularization-checkpoint.ipynb").write_text("{}")
     (sub / "lab").mkdir()
     (sub / "lab" / "my_work.ipynb").write_text("{}")
-    assert find_notebook(sub) == (sub / "lab" / "my_work.ipynb", None)
+    assert find_notebook(sub, NOTEBOOK) == (sub / "lab" / "my_work.ipynb", None)
     (sub / "copy.ipynb").write_text("{}")
-    path, msg = find_notebook(sub)
+    path, msg = find_notebook(sub, NOTEBOOK)
     assert path is None and "Several notebooks" in msg and "regularization.ipynb" in msg
     (sub / "regularization.ipynb").write_text("{}")
-    path, msg = find_notebook(sub)
+    path, msg = find_notebook(sub, NOTEBOOK)
     assert path == sub / "regularization.ipynb" and "only regularization.ipynb was graded" in msg
     (sub / "link.ipynb").symlink_to("/etc/passwd")
-    assert find_notebook(sub)[0] == sub / "regularization.ipynb"
+    assert find_notebook(sub, NOTEBOOK)[0] == sub / "regularization.ipynb"
 
 
 def test_find_notebook_in_an_uploaded_zip(tmp_path):
@@ -265,16 +171,16 @@ def test_find_notebook_in_an_uploaded_zip(tmp_path):
         z.writestr("regularization.ipynb", '{"cells": []}')
         z.writestr("__MACOSX/._regularization.ipynb", "junk")
         z.writestr("regularization.pdf", "pdf")
-    path, note = find_notebook(sub, extract_dir=out)
+    path, note = find_notebook(sub, NOTEBOOK, extract_dir=out)
     assert path == out / "regularization.ipynb" and note is None
     assert path.read_text() == '{"cells": []}'
     with zipfile.ZipFile(sub / "more.zip", "w") as z:
         z.writestr("a.ipynb", "{}")
-    path, note = find_notebook(sub, extract_dir=out)
+    path, note = find_notebook(sub, NOTEBOOK, extract_dir=out)
     assert path == out / "regularization.ipynb" and "export.zip/regularization.ipynb" in note
     (sub / "not_a_zip.zip").write_text("nope")
     (sub / "mine.ipynb").write_text("{}")          # a plain notebook wins over zips
-    assert find_notebook(sub, extract_dir=out) == (sub / "mine.ipynb", None)
+    assert find_notebook(sub, NOTEBOOK, extract_dir=out) == (sub / "mine.ipynb", None)
 
 
 # -- run_autograder -------------------------------------------------------------------

@@ -12,8 +12,7 @@ from nbclient import NotebookClient
 
 from conftest import ROOT
 
-sys.path.insert(0, str(ROOT / "scripts"))
-import build_notebooks  # noqa: E402
+from autograder import build as build_notebooks  # noqa: E402
 
 GRADED = {"ReLU": ("forward", "backward"), "Dropout": ("forward", "backward"),
           "BinaryCrossEntropyWithLogits": ("forward", "backward"),
@@ -41,6 +40,30 @@ def test_committed_notebooks_match_the_master(built, folder):
         assert (committed / rel).exists(), f"{folder}/{rel} is not committed"
         assert filecmp.cmp(fresh / rel, committed / rel, shallow=False), \
             f"{folder}/{rel} differs from the master: run python scripts/build_notebooks.py"
+
+
+def test_student_library_is_the_marked_copy_of_nndl():
+    """Without otter: student_template/nndl is nndl/, byte for byte, plus its marker."""
+    shipped = ROOT / "student_template" / "nndl"
+    assert (shipped / build_notebooks.GENERATED).read_text() == build_notebooks.GENERATED_TEXT
+    files = build_notebooks.library_files(ROOT / "nndl")
+    present = {p.relative_to(shipped) for p in shipped.rglob("*")
+               if p.is_file() and "__pycache__" not in p.parts}
+    assert present == set(files) | {__import__("pathlib").Path(build_notebooks.GENERATED)}
+    for rel in files:
+        assert (shipped / rel).read_bytes() == (ROOT / "nndl" / rel).read_bytes(), \
+            f"student_template/nndl/{rel} differs from nndl/{rel}: run python grade.py build"
+
+
+def test_solution_notebook_is_clean():
+    """Teaching assistants read it: no otter prompt strings or BEGIN/END comments."""
+    nb = nbformat.read(str(ROOT / "solutions" / "regularization.ipynb"), as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    for markup in ("BEGIN PROMPT", "END PROMPT", "# BEGIN SOLUTION", "# END SOLUTION",
+                   "raise NotImplementedError"):
+        assert markup not in code, markup
+    classes = {n.name for n in ast.parse(code).body if isinstance(n, ast.ClassDef)}
+    assert set(GRADED) <= classes
 
 
 def run_notebook(src, workdir, num_iters=None):

@@ -5,9 +5,7 @@ import jsonschema
 import pytest
 
 from autograder.config import ConfigError, load_config
-from autograder.checks import all_checks
 from autograder.results import GradingResult, TestResult, validate, write_json_atomic, write_results
-from nndl.checks import QUESTIONS
 
 
 def make_result(hidden_message="secret diagnosis"):
@@ -65,8 +63,9 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
 
 
-def test_default_config_covers_every_check_and_sums_to_100(config):
-    checks = all_checks(config)
+def test_default_config_covers_every_check_and_sums_to_100(config, lab):
+    checks = lab.checks()
+    QUESTIONS = lab.ids
     assert {c.name for c in checks} == set(config.checks)
     assert config.max_score == 100
     for c in checks:
@@ -82,11 +81,11 @@ def test_config_is_editable_without_code(tmp_path):
 
     text = DEFAULT_CONFIG.read_text().replace('hidden_visibility = "after_published"',
                                              'hidden_visibility = "hidden"')
-    text = text.replace('[checks."q1_relu.forward"]\npoints = 4', '[checks."q1_relu.forward"]\npoints = 9')
+    text = text.replace('[questions.q1_relu]\nforward = 4', '[questions.q1_relu]\nforward = 9')
     path = tmp_path / "g.toml"
     path.write_text(text)
     cfg = load_config(path)
-    assert cfg.hidden_visibility == "hidden" and cfg.checks["q1_relu.forward"].points == 9
+    assert cfg.run.hidden_visibility == "hidden" and cfg.checks["q1_relu.forward"].points == 9
     path.write_text(text.replace('hidden_visibility = "hidden"', 'hidden_visibility = "sometimes"'))
     with pytest.raises(ConfigError):
         load_config(path)
@@ -145,7 +144,8 @@ def test_grading_a_notebook_raising_a_lone_surrogate_writes_results(tmp_path):
 
     relu = class_sources(BOOK)["ReLU"].replace(
         "        self.inputs = inputs\n",
-        "        self.inputs = inputs\n        raise ValueError('bad \\ud800 value')\n")
+        "        self.inputs = inputs\n        raise ValueError('bad \\ud800 value')\n"
+        "    def helper(self):\n        return Loud\n")   # Loud is in ReLU's slice
     assert "raise ValueError" in relu
     nb = notebook_from({"ReLU": relu, "Loud": "class Loud:\n    raise RuntimeError('x \\udce9')"})
     path = write_notebook(nb, tmp_path / NOT_UTF8_NAME)
@@ -165,11 +165,10 @@ def test_grading_a_notebook_raising_a_lone_surrogate_writes_results(tmp_path):
 
 
 def test_grade_one_falls_back_to_a_failed_result_when_writing_fails(tmp_path, monkeypatch,
-                                                                    capsys):
+                                                                    capsys, config):
     """Whatever goes wrong while writing, grade.py leaves a results.json and exits 2."""
-    import argparse
-
-    from autograder import cli, results as results_module
+    from autograder import grade as grade_module
+    from autograder import results as results_module
     from autograder.results import GradingResult
 
     real = results_module.write_results
@@ -181,12 +180,13 @@ def test_grade_one_falls_back_to_a_failed_result_when_writing_fails(tmp_path, mo
             raise OSError("disk trouble")
         return real(result, path)
 
-    monkeypatch.setattr(cli, "grade_notebook", lambda *a, **k: GradingResult(submission="x"))
-    monkeypatch.setattr(cli, "write_results", flaky)
-    args = argparse.Namespace(config=None, results=str(tmp_path / "results.json"),
-                              submission=str(tmp_path / "x.ipynb"), device=None, quiet=False)
-    assert cli.grade_one(args) == 2
-    data = json.loads((tmp_path / "results.json").read_text())
+    monkeypatch.setattr(grade_module, "grade_notebook",
+                        lambda *a, **k: GradingResult(submission="x"))
+    monkeypatch.setattr(grade_module, "write_results", flaky)
+    results = tmp_path / "results.json"
+    _, code = grade_module.grade_and_write(str(tmp_path / "x.ipynb"), results, config)
+    assert code == 2
+    data = json.loads(results.read_text())
     validate(data)
     assert data["score"] == 0 and "Autograder failed" in data["output"]
     assert calls[0] is None and "disk trouble" in calls[1]

@@ -16,10 +16,11 @@ import traceback
 from pathlib import Path
 
 from ..config import DEFAULT_CONFIG, load_config
+from ..lab import load_lab
 from . import store
 from .discover import SubmissionError
 from .discover import discover as find_submissions
-from .gradebook import _one_line, collect, question_maxima, render_gradebook
+from .gradebook import collect, one_line, question_maxima, render_gradebook
 from .report import render_report
 from .runner.job import Job, grader_failure
 
@@ -33,6 +34,13 @@ def _interrupt(signum, frame):
 def _say(args, text):
     if not args.quiet:
         print(text, file=sys.stderr)
+
+
+class _Options:
+    """The batch's options (``main``'s keyword arguments)."""
+
+    def __init__(self, **kwargs):
+        self.__dict__.update(kwargs)
 
 
 def _hash_all(subs, config_bytes):
@@ -99,12 +107,15 @@ def _run(args, todo, cfg, config_bytes, out, by_id, unsaved):
         bar.close()
 
 
-def main(args):
-    if args.jobs is not None and args.jobs < 1 or args.scale is not None and args.scale <= 0:
-        print("--jobs and --scale must be positive", file=sys.stderr)
-        return 1
+def main(submissions, out, config=None, jobs=None, force=False, only=None, scale=None,
+         scheduler=None, device=None, quiet=False):
+    """Grade every submission in the folder ``submissions`` into ``out`` (see
+    the module doc); returns the exit status."""
+    args = _Options(submission=submissions, out=out, config=config, jobs=jobs, force=force,
+                    only=only, scale=scale, scheduler=scheduler, device=device, quiet=quiet)
     config_path = Path(args.config or DEFAULT_CONFIG)
     cfg = load_config(config_path)
+    lab = load_lab(cfg)
     config_bytes = config_path.read_bytes()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -113,7 +124,7 @@ def main(args):
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         print(f"another batch is already writing to {out}", file=sys.stderr)
-        return 1
+        return 2
     subs, skipped = find_submissions(args.submission, exclude=[out])
     for name in skipped:
         _say(args, f"skipped {name}: not a notebook, a zip or a folder")
@@ -139,8 +150,8 @@ def main(args):
     for entry in entries:
         if entry.sid in unsaved and entry.status != "grader_error":   # nothing saved
             entry.status, entry.message, entry.result = (
-                "grader_error", _one_line(f"autograder failed: {unsaved[entry.sid]}"), None)
-    maxima = question_maxima(cfg)
+                "grader_error", one_line(f"autograder failed: {unsaved[entry.sid]}"), None)
+    maxima = question_maxima(cfg, lab)
     store.write_text_atomic(out / "gradebook.csv", render_gradebook(entries, maxima, args.scale))
     store.write_text_atomic(out / "report.html", render_report(entries, maxima))
     statuses = {}

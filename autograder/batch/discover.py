@@ -23,7 +23,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ..extract import MAX_NOTEBOOK_BYTES
+from ..notebook import MAX_NOTEBOOK_BYTES
 
 OK = "ok"
 RESERVED = {"gradebook.csv", "report.html", "batch.log"}   # names used in OUT_DIR

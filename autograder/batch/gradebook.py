@@ -10,7 +10,6 @@ import csv
 import io
 from dataclasses import dataclass
 
-from ..checks import all_checks
 from .store import is_done, load_result, read_marker
 
 GRADED = "graded"
@@ -25,16 +24,16 @@ class Entry:
     result: object = None        # GradingResult when status is "graded"
 
 
-def question_maxima(cfg):
+def question_maxima(cfg, lab):
     """{question: points}, in the assignment's order."""
     maxima = {}
-    for check in all_checks(cfg):
+    for check in lab.checks():
         maxima[check.question] = maxima.get(check.question, 0.0) + cfg.checks[check.name].points
     return maxima
 
 
 def incidents(result):
-    """Questions whose sandboxed run did not end normally, e.g. "q1_relu: time limit"."""
+    """Questions whose sandboxed run did not end normally ("<question>: time limit")."""
     found = []
     for question, log in result.staff.get("questions", {}).items():
         report = log.get("report", {}) if isinstance(log, dict) else {}
@@ -50,7 +49,7 @@ def incidents(result):
     return found
 
 
-def _one_line(text, limit=300):
+def one_line(text, limit=300):
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -64,11 +63,11 @@ def collect(out, subs):
         marker = read_marker(out, sub.sid)
         if marker and marker.get("sha256") == sub.digest and marker.get("status") != GRADED:
             entries.append(Entry(sub.sid, sub.source, marker["status"],
-                                 _one_line(f"autograder failed: {marker.get('error', '')}")))
+                                 one_line(f"autograder failed: {marker.get('error', '')}")))
         elif is_done(out, sub.sid, sub.digest):
             result = load_result(out, sub.sid)
             notes = result.problems + incidents(result)
-            entries.append(Entry(sub.sid, sub.source, GRADED, _one_line("; ".join(notes)), result))
+            entries.append(Entry(sub.sid, sub.source, GRADED, one_line("; ".join(notes)), result))
         else:
             entries.append(Entry(sub.sid, sub.source, "not_graded",
                                  "not graded yet: run the batch again"))

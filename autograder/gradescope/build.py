@@ -9,15 +9,14 @@ The zip holds, at its top level (Gradescope unzips it into
     run_autograder      grades submission/*.ipynb into results/results.json
     requirements.txt    the engine's runtime dependencies only
     grade.py            the command line (also usable on Gradescope for debugging)
-    autograder/**.py    the engine, its hidden checks, this package
+    autograder/**.py    the engine, the questions' instructor sides, this package
     autograder/grading.toml    the grading config (or --config's file)
-    nndl/**.py          the course library (public checks, probes)
+    <library>/**.py     the lab's course library (public checks, probes), [lab] library
     BUILD_INFO.json     the commit it was built from and each file's sha256
 
 Entries are sorted with fixed timestamps, so the same tree gives the same zip.
 """
 
-import argparse
 import hashlib
 import json
 import subprocess
@@ -28,14 +27,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATES = Path(__file__).resolve().with_name("templates")
 TOP_LEVEL = {"setup.sh": 0o755, "run_autograder": 0o755, "requirements.txt": 0o644}
-PACKAGES = ("autograder", "nndl")
+ENGINE = __name__.split(".")[0]
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 
 
-def package_files(repo=REPO):
-    """Relative paths of the engine's files: ``*.py`` of the packages and the config."""
+def package_files(packages, repo=REPO):
+    """Relative paths of the ``*.py`` of ``packages``, the config and grade.py."""
     files = []
-    for pkg in PACKAGES:
+    for pkg in packages:
         for p in sorted((repo / pkg).rglob("*.py")):
             rel = p.relative_to(repo)
             if "__pycache__" in rel.parts or any(part.startswith(".") for part in rel.parts):
@@ -46,12 +45,12 @@ def package_files(repo=REPO):
     return sorted(set(files))
 
 
-def _git_commit(repo):
+def _git_commit(repo, packages):
     try:
         commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], text=True,
                                 capture_output=True, timeout=10).stdout.strip()
         dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--",
-                                *PACKAGES, "grade.py"], text=True, capture_output=True,
+                                *packages, "grade.py"], text=True, capture_output=True,
                                timeout=10).stdout.strip()
         return commit or None, bool(dirty)
     except (OSError, subprocess.SubprocessError):
@@ -68,18 +67,20 @@ def _add(z, name, data, mode=0o644):
 
 def build(out, config=None, repo=REPO):
     """Write the zip to ``out``; return the list of its entries."""
+    from ..config import load_config
+    from ..lab import load_lab
+
+    lab = load_lab(load_config(config))   # refuse a broken config or lab now, not per submission
+    packages = sorted({ENGINE, *lab.local_packages()})
     out = Path(out)
     contents = {}
     for name, mode in TOP_LEVEL.items():
         contents[name] = ((TEMPLATES / name).read_bytes(), mode)
-    for rel in package_files(repo):
+    for rel in package_files(packages, repo):
         contents[rel] = ((repo / rel).read_bytes(), 0o644)
     if config is not None:
-        from ..config import load_config
-
-        load_config(config)    # refuse a broken config now, not on every submission
         contents["autograder/grading.toml"] = (Path(config).read_bytes(), 0o644)
-    commit, dirty = _git_commit(repo)
+    commit, dirty = _git_commit(repo, packages)
     info = {"commit": commit, "dirty": dirty,
             "config": str(config) if config else "autograder/grading.toml",
             "files": {name: hashlib.sha256(data).hexdigest()
@@ -95,25 +96,19 @@ def build(out, config=None, repo=REPO):
     return sorted(contents)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="grade.py gradescope",
-        description="Build the Gradescope autograder zip (setup.sh, run_autograder, engine).")
-    parser.add_argument("--out", default="autograder.zip", help="where to write the zip")
-    parser.add_argument("--config", help="grading config to bundle instead of "
-                                         "autograder/grading.toml")
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+def main(out="autograder.zip", config=None):
+    """``grade.py gradescope``: write the zip to ``out``, bundling ``config``."""
     try:
-        names = build(args.out, args.config)
+        names = build(out, config)
     except Exception as e:  # noqa: BLE001 - a short message for the instructor
-        print(f"cannot build {args.out}: {type(e).__name__}: {e}", file=sys.stderr)
+        print(f"cannot build {out}: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
-    size = Path(args.out).stat().st_size
-    print(f"wrote {args.out} ({len(names)} files, {size / 1024:.0f} KiB)")
+    size = Path(out).stat().st_size
+    print(f"wrote {out} ({len(names)} files, {size / 1024:.0f} KiB)")
     print("upload it as the autograder of a Gradescope Programming Assignment "
           "(base image Ubuntu 22.04); see docs/gradescope.md")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(*sys.argv[1:2]))

@@ -49,15 +49,11 @@ from ..sandbox.seccomp import PR_SET_NO_NEW_PRIVS, _install_seccomp, seccomp_pro
 DEFAULT_USERS = ("nndl-sandbox", "nobody")
 NPROC_LIMIT = 512            # processes + threads of the sandbox user (fork bombs)
 
-# The child's files: the whole course library, and the autograder modules that
-# these import, transitively (found by parsing their imports, so that a new
-# child-side module is copied too). The hidden checks must never be among them.
-CHILD_SEEDS = ("autograder.sandbox.child", "autograder.probes", "autograder.reference")
-# whole folders: the library, and the reference modules (a worker imports them by name)
-CHILD_TREES = ("nndl", "autograder/reference")
-LOCAL_PACKAGES = ("autograder", "nndl")
-PARENT_ONLY = ("autograder/checks/", "autograder/config.py", "autograder/grading.toml",
-               "autograder/gradescope/")
+# Parent-only parts of the engine: never copied for the child (the lab's own
+# parent-only files, its questions' grading.py, come from the lab).
+PARENT_ONLY = ("autograder/config.py", "autograder/grading.toml", "autograder/gradescope/",
+               "autograder/batch/", "autograder/grade/", "autograder/engine.py",
+               "autograder/lab.py", "autograder/notebook/")
 
 CLONE_NEWNET = 0x40000000
 
@@ -118,8 +114,9 @@ def _module_file(root, module):
     return None
 
 
-def _imported_modules(path, module):
-    """Modules named by the imports of ``path`` (module ``module``), anywhere in it."""
+def _imported_modules(path, module, local):
+    """Modules of the ``local`` packages named by the imports of ``path``
+    (module ``module``), anywhere in it."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     names = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
@@ -134,14 +131,21 @@ def _imported_modules(path, module):
                 base = node.module or ""
             names.append(base)
             names += [f"{base}.{a.name}" for a in node.names]   # maybe submodules
-    return [n for n in names if n.split(".")[0] in LOCAL_PACKAGES]
+    return [n for n in names if n.split(".")[0] in local]
 
 
-def child_side_files(source_root):
-    """Relative paths (sorted) of the files the sandbox child may import."""
+def child_side_files(source_root, lab):
+    """Relative paths (sorted) of the files the sandbox child may import: the
+    course library, the lab's reference package, and the modules the child,
+    the probes and the reference classes import, transitively (found by
+    parsing their imports, so that a new child-side module is copied too).
+    The instructor sides of the questions must never be among them."""
     root = Path(source_root)
-    files, seen, todo = set(), set(), list(CHILD_SEEDS)
-    for tree in CHILD_TREES:   # the library, and whatever it imports
+    local = lab.local_packages()
+    files, seen = set(), set()
+    todo = ["autograder.sandbox.child"] + lab.child_modules()
+    trees = [lab.settings.library.replace(".", "/"), lab.settings.reference.replace(".", "/")]
+    for tree in trees:
         todo += [".".join(p.relative_to(root).with_suffix("").parts).removesuffix(".__init__")
                  for p in sorted((root / tree).rglob("*.py")) if "__pycache__" not in p.parts]
     while todo:
@@ -155,11 +159,9 @@ def child_side_files(source_root):
         files.add(path.relative_to(root).as_posix())
         parts = module.split(".")
         todo += [".".join(parts[:i]) for i in range(1, len(parts))]   # parent packages
-        todo += _imported_modules(path, module)
-    for tree in CHILD_TREES:
-        files |= {p.relative_to(root).as_posix() for p in (root / tree).rglob("*.py")
-                  if "__pycache__" not in p.parts}
-    leaked = sorted(f for f in files if f.startswith(PARENT_ONLY))
+        todo += _imported_modules(path, module, local)
+    private = set(PARENT_ONLY) | set(lab.parent_only_files())
+    leaked = sorted(f for f in files if f.startswith(tuple(private)))
     if leaked:
         raise IsolationError(f"the sandbox child would import grader-only files: {leaked}")
     return sorted(files)
@@ -185,8 +187,11 @@ class Isolation:
     """Per-grading setup: the user, the world-readable child library, a private
     base folder, the kernel's network blocking. Use as a context manager."""
 
-    def __init__(self, source_root, *, python=None, user=None):
+    def __init__(self, source_root, cfg, *, python=None, user=None):
+        from ..lab import load_lab
+
         self.source_root = Path(source_root)
+        self.lab = load_lab(cfg)
         self.python = python or os.environ.get("NNDL_SANDBOX_PYTHON") or \
             __import__("sys").executable
         self.active = os.geteuid() == 0
@@ -224,7 +229,7 @@ class Isolation:
     # -- setup ----------------------------------------------------------------
     def _copy_child_files(self):
         self.lib.mkdir(mode=0o755)
-        for rel in child_side_files(self.source_root):
+        for rel in child_side_files(self.source_root, self.lab):
             dest = self.lib / rel
             for parent in reversed(dest.relative_to(self.lib).parents[:-1]):
                 d = self.lib / parent
@@ -288,11 +293,11 @@ class Isolation:
         os.umask(0o077)
 
     # -- per sandbox / per question ---------------------------------------------
-    def factory(self, workdir, statements, **kwargs):
+    def factory(self, workdir, spec, **kwargs):
         """A ``sandbox_factory`` for :func:`autograder.engine.grade_notebook`."""
         if not self.active:
-            return Sandbox(workdir, statements, python=self.python, **kwargs)
-        return IsolatedSandbox(workdir, statements, isolation=self, **kwargs)
+            return Sandbox(workdir, spec, python=self.python, **kwargs)
+        return IsolatedSandbox(workdir, spec, isolation=self, **kwargs)
 
     def secure_workdir(self, workdir):
         os.chown(workdir, 0, 0)
@@ -348,10 +353,10 @@ class Isolation:
 class IsolatedSandbox(Sandbox):
     """A Sandbox whose child runs as the isolation's user (see module doc)."""
 
-    def __init__(self, workdir, statements, *, isolation, **kwargs):
+    def __init__(self, workdir, spec, *, isolation, **kwargs):
         kwargs.update(python=isolation.python, pythonpath=str(isolation.lib),
                       preexec_fn=isolation.preexec)
-        super().__init__(workdir, statements, **kwargs)
+        super().__init__(workdir, spec, **kwargs)
         self.iso = isolation
         isolation.secure_workdir(self.workdir)
 
@@ -368,12 +373,12 @@ class IsolatedSandbox(Sandbox):
             if self.proc is not None:
                 self.iso.zygotes.add(self.proc.pid)
 
-    def _request(self, question, time_limit, skip):
-        """Before every worker (the loading one and each question's): kill what
-        earlier ones left, and make its folders, owned by the sandbox user."""
+    def prepare(self, question):
+        """Before every worker: kill what earlier ones left, and make its
+        folders, owned by the sandbox user."""
         self.iso.kill_leftovers(keep=self._live_zygote())
         self.iso.prepare_question(self.workdir, question)
-        return super()._request(question, time_limit, skip)
+        return self.workdir / "io" / question, self.workdir / "scratch" / question
 
     def _collect(self, c, report):
         for key in ("status", "output"):

@@ -9,7 +9,7 @@ Layout (root from ``--root``, else ``$AUTOGRADER_ROOT``, else ``/autograder``)::
     ROOT/results/results.json   written here, always
 
 Finds the notebook in ``submission/`` (the only ``.ipynb``, or the one named
-``regularization.ipynb``; inside an uploaded ``.zip`` when there is no
+as the config's ``[lab] notebook``; inside an uploaded ``.zip`` when there is no
 ``.ipynb`` file), grades it with the engine and writes
 ``results/results.json`` (plus ``results.staff.json`` beside it, which
 Gradescope ignores). ``results.json`` is written in every case: no notebook or
@@ -37,7 +37,6 @@ import traceback
 import zipfile
 from pathlib import Path, PurePosixPath
 
-EXPECTED_NOTEBOOK = "regularization.ipynb"
 DEFAULT_DEADLINE = 540          # seconds; Gradescope's default timeout is 600
 STAFF_LOG_CHARS = 2000          # per question, of the student's output, on stdout (staff only)
 IGNORED_PARTS = (".ipynb_checkpoints", "__MACOSX")
@@ -60,7 +59,7 @@ def _zip_members(path):
 def _extract_member(path, member, dest_dir):
     """Copy one zip member to ``dest_dir`` (at most MAX_NOTEBOOK_BYTES + 1 bytes,
     so a zip bomb stays small and the engine reports the size)."""
-    from ..extract import MAX_NOTEBOOK_BYTES
+    from ..notebook import MAX_NOTEBOOK_BYTES
 
     dest = Path(dest_dir) / PurePosixPath(member).name
     with zipfile.ZipFile(path) as z, z.open(member) as src, open(dest, "wb") as out:
@@ -68,7 +67,7 @@ def _extract_member(path, member, dest_dir):
     return dest
 
 
-def find_notebook(submission_dir, expected=EXPECTED_NOTEBOOK, extract_dir=None):
+def find_notebook(submission_dir, expected, extract_dir=None):
     """``(path, note)``: the notebook to grade and a note for the student, or
     ``(None, message)`` when there is none or it is ambiguous.
 
@@ -114,32 +113,6 @@ def find_notebook(submission_dir, expected=EXPECTED_NOTEBOOK, extract_dir=None):
     return path, note
 
 
-def not_graded(submission, cfg, message):
-    """Every check at zero, with ``message`` (the student's fault, not the grader's)."""
-    from nndl.checks.core import Verdict
-
-    from ..checks import all_checks
-    from ..engine import _test
-    from ..results import GradingResult
-
-    result = GradingResult(submission=str(submission))
-    for check in all_checks(cfg):
-        result.tests.append(_test(check, cfg, Verdict(False, f"not graded: {message}")))
-    result.problems.append(message)
-    return result
-
-
-def grader_failed(submission, cfg, error):
-    from ..engine import failed_result
-    from ..results import GradingResult
-
-    if cfg is None:
-        result = GradingResult(submission=str(submission), grader_error=error)
-        result.problems.append("Autograder failed, contact staff.")
-        return result
-    return failed_result(submission, cfg, error)
-
-
 def _harden(root):
     """As root: nobody else may read the source (hidden checks, grading.toml)
     or write the results."""
@@ -161,10 +134,9 @@ def _harden(root):
 def _print_staff(result, isolation_info):
     """The staff's view on stdout (Gradescope shows it to instructors only:
     results.json sets stdout_visibility to hidden)."""
-    from ..cli import _print_result
     from ..results import clean_text
 
-    _print_result(result)
+    sys.stdout.write(result.to_text())
     print(clean_text(f"isolation: {isolation_info}"))
     if result.grader_error:
         print(clean_text("grader error (staff only):\n" + str(result.grader_error)[-8000:]))
@@ -184,11 +156,39 @@ def parse_args(argv):
                                 description="Grade the submission in Gradescope's layout.")
     p.add_argument("--root", help="layout root (default: $AUTOGRADER_ROOT or /autograder)")
     p.add_argument("--config", help="grading config (default: the bundled grading.toml)")
-    p.add_argument("--expected", default=EXPECTED_NOTEBOOK, help="the notebook's expected name")
+    p.add_argument("--expected", help="the notebook's expected name (default: the config's "
+                                      "[lab] notebook)")
     p.add_argument("--deadline", type=float,
                    default=float(os.environ.get("NNDL_DEADLINE", DEFAULT_DEADLINE)),
                    help="seconds before the watchdog writes a failure result")
     return p.parse_args(argv)
+
+
+def _failed(submission, cfg, error):
+    from ..grade import specs_of
+    from ..results import GradingResult
+
+    return GradingResult.grader_failed(submission, specs_of(cfg) if cfg else [], error)
+
+
+def _grade(submission, cfg, expected, scratch):
+    """The result of the submission in ``submission`` (the student's fault when
+    there is no notebook to grade), and the isolation's description."""
+    from ..grade import grade_safely, specs_of
+    from ..results import GradingResult
+    from .isolation import Isolation
+
+    notebook, note = find_notebook(submission, expected or cfg.lab.notebook, extract_dir=scratch)
+    if notebook is None:
+        return GradingResult.not_graded(submission, specs_of(cfg), note), 0, None
+    with Isolation(Path(__file__).resolve().parents[2], cfg) as iso:
+        info = iso.describe()
+        result, code = grade_safely(notebook, cfg, sandbox_factory=iso.factory,
+                                    workdir=iso.workdir if iso.active else None)
+    result.staff["isolation"] = info
+    if note:
+        result.problems.insert(0, note)
+    return result, code, info
 
 
 def main(argv=None):
@@ -199,14 +199,8 @@ def main(argv=None):
     submission = root / "submission"
     state = {"cfg": None, "finishing": False, "cleanup": None}
 
+    from ..grade import write_safely
     from ..results import write_results
-
-    def finish(result):
-        state["finishing"] = True
-        signal.alarm(0)
-        result.execution_time = time.monotonic() - start
-        write_results(result, results_path)
-        return result
 
     def watchdog(signum, frame):  # noqa: ARG001
         if state["finishing"]:
@@ -222,8 +216,8 @@ def main(argv=None):
         except Exception:  # noqa: BLE001
             pass
         try:
-            result = grader_failed(submission, state["cfg"],
-                                   f"watchdog: grading did not finish within {args.deadline:g} s")
+            result = _failed(submission, state["cfg"],
+                             f"watchdog: grading did not finish within {args.deadline:g} s")
             result.execution_time = time.monotonic() - start
             write_results(result, results_path)
             print(f"watchdog: grading did not finish within {args.deadline:g} s", flush=True)
@@ -232,42 +226,23 @@ def main(argv=None):
 
     signal.signal(signal.SIGALRM, watchdog)
     signal.alarm(max(1, int(args.deadline)))
-    code = 0
     isolation_info = None
     try:
         from ..config import load_config
-        from ..engine import grade_notebook
 
         _harden(root)
         state["cfg"] = cfg = load_config(args.config)
-        unzipped = tempfile.mkdtemp(prefix="nndl-submission-")   # 0700, the grader's
-        state["cleanup"] = unzipped
-        notebook, note = find_notebook(submission, args.expected, extract_dir=unzipped)
-        if notebook is None:
-            result = not_graded(submission, cfg, note)
-        else:
-            from .isolation import Isolation
-
-            with Isolation(Path(__file__).resolve().parents[2]) as iso:
-                isolation_info = iso.describe()
-                result = grade_notebook(notebook, cfg, sandbox_factory=iso.factory,
-                                        workdir=iso.workdir if iso.active else None)
-            result.staff["isolation"] = isolation_info
-            if note:
-                result.problems.insert(0, note)
+        state["cleanup"] = tempfile.mkdtemp(prefix="nndl-submission-")   # 0700, the grader's
+        result, code, isolation_info = _grade(submission, cfg, args.expected, state["cleanup"])
     except Exception:  # noqa: BLE001 - always leave a results file behind
-        code = 2
-        result = grader_failed(submission, state["cfg"], traceback.format_exc())
+        code, result = 2, _failed(submission, state["cfg"], traceback.format_exc())
     if state["cleanup"]:
         shutil.rmtree(state["cleanup"], ignore_errors=True)
         state["cleanup"] = None
-    try:
-        finish(result)
-    except Exception:  # noqa: BLE001 - e.g. an unwritable results folder
-        code = 2
-        traceback.print_exc()
-        result = grader_failed(submission, state["cfg"], traceback.format_exc())
-        finish(result)
+    state["finishing"] = True
+    signal.alarm(0)
+    result.execution_time = time.monotonic() - start
+    code = max(code, write_safely(result, results_path, state["cfg"]))
     _print_staff(result, isolation_info)
     return code
 

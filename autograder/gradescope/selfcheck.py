@@ -6,14 +6,16 @@ import importlib
 import sys
 
 # grader (parent) side
-PARENT = ["autograder.cli", "autograder.engine", "autograder.extract", "autograder.results",
-          "autograder.checks", "autograder.config", "autograder.gradescope.run",
-          "autograder.gradescope.isolation", "nbformat", "jsonschema", "numpy",
-          "sklearn.datasets"]
-# sandbox (child) side: what autograder/sandbox/child.py imports before any request
-CHILD = ["matplotlib", "matplotlib.pyplot", "numpy", "paddle", "sklearn.datasets",
-         "autograder.probes", "autograder.reference", "nndl.checks.probes", "nndl.op",
-         "nndl.data", "nndl.metrics", "nndl.training", "nndl.plot"]
+PARENT = ["autograder.cli", "autograder.engine", "autograder.notebook", "autograder.results",
+          "autograder.lab", "autograder.config", "autograder.grade", "autograder.gradescope.run",
+          "autograder.gradescope.isolation", "nbformat", "jsonschema", "numpy"]
+
+
+def child_modules(lab):
+    """What the sandbox child imports: its preloads, probes and reference classes."""
+    spec = lab.sandbox_spec("")
+    return (["matplotlib", "autograder.sandbox.child"] + spec["preload"] + spec["probe_modules"]
+            + spec["reference_modules"])
 
 
 def main():
@@ -21,26 +23,27 @@ def main():
 
     os.environ.setdefault("MPLBACKEND", "Agg")
     os.environ.setdefault("GLOG_minloglevel", "2")
+    import jsonschema
+
+    from autograder.config import load_config
+    from autograder.lab import load_lab
+    from autograder.results import SCHEMA
+
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    lab = load_lab(load_config())
     failed = []
-    for name in PARENT + CHILD:
+    for name in PARENT + child_modules(lab):
         try:
             importlib.import_module(name)
         except Exception as e:  # noqa: BLE001 - report every missing piece
             failed.append(f"{name}: {type(e).__name__}: {e}")
-    import jsonschema
-
-    from autograder.config import load_config
-    from autograder.results import SCHEMA
-
-    jsonschema.Draft202012Validator.check_schema(SCHEMA)
-    load_config()
     if failed:
         print("self-check FAILED:\n  " + "\n  ".join(failed), file=sys.stderr)
         return 1
     import paddle
 
     print(f"self-check ok: Python {sys.version.split()[0]}, paddle {paddle.__version__}, "
-          f"numpy {sys.modules['numpy'].__version__}")
+          f"numpy {sys.modules['numpy'].__version__}, {len(lab.units)} questions")
     return 0
 
 

@@ -1,27 +1,38 @@
 """The sandboxed child ("zygote"): imports paddle once, then forks one worker
-per question request read from stdin, and reports each worker's fate on
-stdout. The zygote itself never executes student code.
+per request read from stdin, and reports each worker's fate on stdout. The
+zygote itself never executes student code, so it can serve any number of
+requests (of any number of submissions) and every worker starts clean.
+
+Started as ``python -m autograder.sandbox.child SPEC_JSON`` where the spec
+(``autograder.lab.Lab.sandbox_spec``) says what to pre-import, which modules
+notebook code may not import, which modules probes and reference classes may
+come from, and where the reference parts go (``"module:PARTS"``).
 
 Protocol (JSON lines):
     zygote -> parent   {"hello": true, "paddle": "3.3.1", "cuda": false}
-    parent -> zygote   {"question": "q1_relu", "time_limit": 60, "device": "cpu",
-                        "io_dir": "/abs/io/q1_relu", "skip": [3],
-                        "checks": [{"name": ..., "probe": "mod:func",
-                                    "inputs": "/abs/in.npz", "output": "/abs/out.npz",
-                                    "status": "/abs/status.json"}]}
-                       (a "load" request has no checks and a "progress" file: the
-                       worker writes there the index of each statement before running
-                       it, so the parent can find one that kills or hangs it)
-    zygote -> parent   {"question": ..., "outcome": "exited"|"timeout"|"signal",
-                        "code": int, "elapsed": float}
+    parent -> zygote   {"question": ..., "cpu_limit": s, "wall_limit": s,
+                        "statement_limit": s, "device": "cpu",
+                        "memory_bytes": n, "statements": [{"index", "cell", "source"}],
+                        "references": {"slot": "module:Class", ...}, "workdir",
+                        "log", "scratch", "io_dir", "progress", "slice_status",
+                        "checks": [{"name", "probe": "mod:func", "inputs", "output",
+                                    "status"}]}
+    zygote -> parent   {"question": ..., "outcome": "exited"|"timeout"|"signal"|
+                        "statement_timeout", "code": int, "elapsed": float,
+                        "mark": "s 12" | "p" | "d" | ""}
 
-A worker: sets resource limits, redirects stdout/stderr to a capped log,
-confines itself (Landlock: writes only to its question's folders and reads only
-system and Python folders, not the grader's; seccomp: no sockets; the grader's
-modules hidden from the notebook), executes the notebook's kept statements one
-by one, then runs each check's probe and writes its arrays (``np.savez``) and a
-status file. Everything it writes is untrusted and validated by the parent.
-The zygote is a child subreaper and kills whatever a worker left running.
+A worker: sets resource limits, redirects stdout/stderr to its capped log,
+reads its inputs, resolves its probes and imports the reference classes it
+may use (never the one of the class it grades), confines itself (Landlock:
+writes only to its own folders and reads only system and Python folders;
+seccomp: no sockets; the grader's modules hidden from the notebook), runs the
+slice's statements one by one (each under ``statement_limit`` seconds, its
+index written to the progress file first), then each probe, writing its
+arrays (``np.savez``) and a status file. Everything it writes is untrusted
+and validated by the parent. The zygote watches the progress file: a
+statement running longer than its limit gets the worker killed, and the
+report's ``mark`` says which statement was running. The zygote is a child
+subreaper and kills whatever a worker left running.
 """
 
 import json
@@ -36,9 +47,15 @@ from autograder.sandbox import seccomp
 from autograder.sandbox.landlock import restrict
 from autograder.sandbox.processes import PR_SET_CHILD_SUBREAPER, kill_descendants
 
-ALLOWED_PROBE_MODULES = ("nndl.checks.probes", "autograder.probes")
 PRINT_LIMIT = 64 * 1024          # bytes of Python-level output kept per worker
 FILE_LIMIT = 16 * 1024 * 1024    # RLIMIT_FSIZE: no file written by a worker may exceed this
+MARK_BYTES = 16                  # size of the progress mark
+STATEMENT_GRACE = 1.0            # the zygote kills a statement this long after its limit
+POLL = 0.005                     # seconds between the zygote's checks of a worker
+
+
+class StatementTimeout(BaseException):
+    """Raised inside a statement that ran past its time limit."""
 
 
 class _CappedStream:
@@ -68,13 +85,17 @@ class _CappedStream:
         return self.raw.fileno()
 
 
+def _get_ipython():
+    raise RuntimeError("IPython magics and shell commands (%..., !...) are not run by the "
+                       "grader")
+
+
 def _set_pdeathsig():
     """Ask the kernel to SIGKILL this worker if the zygote dies (Linux only)."""
     try:
         import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
     except Exception:  # noqa: BLE001 - best effort
         pass
 
@@ -89,49 +110,36 @@ def _limit(kind, value):
         pass
 
 
-def _load_student(statements, ns, skip=(), progress_fd=None):
-    """Execute each kept statement (but those in ``skip``); return the failures
-    as messages. With ``progress_fd``, write each statement's index there first."""
-    problems = []
-    for index, st in enumerate(statements):
-        if index in skip:
-            continue
-        if progress_fd is not None:
-            os.pwrite(progress_fd, f"{index:>8}".encode(), 0)
-        try:
-            code = compile(st["source"], f"<notebook cell {st['cell'] + 1}>", "exec")
-            exec(code, ns)  # noqa: S102 - this is the sandbox
-        except BaseException as e:  # noqa: BLE001 - includes SystemExit, KeyboardInterrupt
-            first = st["source"].strip().splitlines()[0][:80] if st["source"].strip() else ""
-            problems.append(f"code cell {st['cell'] + 1}, `{first}`: {type(e).__name__}: {e}")
-    if progress_fd is not None:
-        os.pwrite(progress_fd, b"    done", 0)
-    return problems
-
-
-GRADER_MODULES = ("autograder", "nndl.checks")
+def _mark(fd, text):
+    os.pwrite(fd, text.encode().ljust(MARK_BYTES), 0)
 
 
 class _GraderBlocker:
     """A meta-path finder refusing the grader's own modules to notebook code."""
 
-    @staticmethod
-    def find_spec(name, path=None, target=None):
-        if any(name == m or name.startswith(m + ".") for m in GRADER_MODULES):
+    def __init__(self, modules):
+        self.modules = tuple(modules)
+
+    def find_spec(self, name, path=None, target=None):
+        if any(name == m or name.startswith(m + ".") for m in self.modules):
             raise ImportError(f"notebook code may not import the grader ({name})")
         return None
 
 
-def _hide_grader():
+def _hide_grader(modules):
     """Take the grader's modules out of reach of the notebook's code: out of
     ``sys.modules`` and unimportable (the probes already hold what they use)."""
-    sys.meta_path.insert(0, _GraderBlocker)
+    sys.meta_path.insert(0, _GraderBlocker(modules))
     for name in list(sys.modules):
-        if any(name == m or name.startswith(m + ".") for m in GRADER_MODULES):
+        if any(name == m or name.startswith(m + ".") for m in modules):
+            parent, _, child = name.rpartition(".")
+            if parent in sys.modules and getattr(sys.modules[parent], child, None) is \
+                    sys.modules[name]:
+                try:
+                    delattr(sys.modules[parent], child)
+                except AttributeError:
+                    pass
             del sys.modules[name]
-    nndl = sys.modules.get("nndl")
-    if nndl is not None and hasattr(nndl, "checks"):
-        delattr(nndl, "checks")
 
 
 def _read_roots(grader_root, workdir):
@@ -154,48 +162,97 @@ def _read_roots(grader_root, workdir):
     return roots
 
 
-def _confine(writable, grader_root, workdir):
+def _confine(writable, grader_root, workdir, hidden):
     """Landlock, seccomp, and the grader's modules hidden; returns a note."""
     notes = [restrict(writable, _read_roots(grader_root, workdir)), seccomp.install()]
-    _hide_grader()
+    _hide_grader(hidden)
     return "; ".join(notes)
 
 
-def _probe_function(name):
-    """The probe ``"module:function"``, from the allowed modules only."""
-    from nndl.checks.core import resolve
+def _resolve(name, modules):
+    """The object ``"module:attr"``, from one of the allowed ``modules`` only."""
+    import importlib
 
-    if name.partition(":")[0] not in ALLOWED_PROBE_MODULES:
-        raise ValueError(f"probe {name} is not in an allowed module")
-    return resolve(name)
+    module, _, attr = name.partition(":")
+    if module not in modules:
+        raise ValueError(f"{name} is not in an allowed module")
+    return getattr(importlib.import_module(module), attr)
 
 
-def _worker(request, statements, workdir):
-    """Body of a forked worker; never returns."""
+def _run_statements(statements, ns, limit, progress_fd):
+    """Execute each statement with its index marked first and a timer of
+    ``limit`` seconds; return the failures as ``[{"index", "error"}]``."""
+    def on_alarm(signum, frame):  # noqa: ARG001
+        raise StatementTimeout
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    errors = []
+    for st in statements:
+        _mark(progress_fd, f"s {int(st['index'])}")
+        try:
+            code = compile(st["source"], f"<notebook cell {int(st['cell']) + 1}>", "exec")
+            signal.setitimer(signal.ITIMER_REAL, limit)
+            try:
+                exec(code, ns)  # noqa: S102 - this is the sandbox
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        except StatementTimeout:
+            errors.append({"index": st["index"], "error": f"did not finish within {limit:g} s",
+                           "kind": "timeout"})
+        except BaseException as e:  # noqa: BLE001 - includes SystemExit, KeyboardInterrupt
+            errors.append({"index": st["index"], "error": f"{type(e).__name__}: {e}",
+                           "kind": "error"})
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    return errors
+
+
+def _run_probes(checks, ns, note, student_error):
     import numpy as np
 
-    from nndl.checks import GRADED_CLASS
-    from nndl.checks.core import StudentError
+    savez, dumps = np.savez, json.dumps
+    for c, inputs, probe in checks:
+        status = {"ok": False, "sandbox": note}
+        try:
+            out = probe(ns, inputs)
+            arrays = {str(k): np.asarray(v) for k, v in dict(out).items()}
+            savez(c["output"], **arrays)
+            status["ok"] = True
+        except BaseException as e:  # noqa: BLE001
+            if isinstance(e, student_error):
+                status["error"] = str(e)
+            else:
+                status["error"] = f"{type(e).__name__}: {e}"
+                status["traceback"] = traceback.format_exc(limit=6)[-4000:]
+        with open(c["status"], "w", encoding="utf-8") as f:
+            f.write(dumps(status))
+        sys.stdout.flush()
+
+
+def _redirect_output(log_path):
+    log = open(log_path, "w", encoding="utf-8", errors="replace")
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(log.fileno(), 1)
+    os.dup2(log.fileno(), 2)
+    sys.stdout = _CappedStream(log, PRINT_LIMIT)
+    sys.stderr = sys.stdout
+
+
+def _worker(request, spec, progress_fd):
+    """Body of a forked worker; never returns."""
+    import numpy as np
 
     code = 0
     try:
         os.setpgid(0, 0)
         _set_pdeathsig()
-        limits = request.get("limits", {})
-        _limit(resource.RLIMIT_CPU, int(request["time_limit"]) + 2)
-        if limits.get("memory_bytes"):
-            _limit(resource.RLIMIT_AS, int(limits["memory_bytes"]))
+        _limit(resource.RLIMIT_CPU, int(request["cpu_limit"]) + 1)
+        if request.get("memory_bytes"):
+            _limit(resource.RLIMIT_AS, int(request["memory_bytes"]))
         _limit(resource.RLIMIT_FSIZE, FILE_LIMIT)
         _limit(resource.RLIMIT_CORE, 0)
-        log_path = os.path.join(workdir, f"{request['question']}.log")
-        log = open(log_path, "w", encoding="utf-8", errors="replace")
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
-        sys.stdout = _CappedStream(log, PRINT_LIMIT)
-        sys.stderr = sys.stdout
-        scratch = os.path.join(workdir, "scratch", request["question"])
+        _redirect_output(request["log"])
+        scratch = request["scratch"]
         os.makedirs(os.path.join(scratch, "tmp"), exist_ok=True)
         os.chdir(scratch)
         os.environ["TMPDIR"] = os.path.join(scratch, "tmp")
@@ -204,44 +261,34 @@ def _worker(request, statements, workdir):
         import paddle
 
         paddle.set_device(request.get("device", "cpu"))
-        # read every input and resolve every probe before any student code runs
+        # read every input, resolve every probe and load the reference classes
+        # this question may use before any student code runs
         checks = []
         for c in request["checks"]:
             with np.load(c["inputs"], allow_pickle=False) as data:
-                checks.append((c, {k: data[k] for k in data.files}, _probe_function(c["probe"])))
-        savez, dumps = np.savez, json.dumps
-        if request["question"] in GRADED_CLASS:
-            # the reference of every graded class but this question's own
-            import autograder.probes
+                checks.append((c, {k: data[k] for k in data.files},
+                               _resolve(c["probe"], spec["probe_modules"])))
+        from nndl.checks.core import StudentError
 
-            autograder.probes.load_reference(request["question"])
-        progress_fd = None
-        if request.get("progress"):
-            progress_fd = os.open(request["progress"], os.O_WRONLY | os.O_CREAT, 0o644)
+        registry = _resolve(spec["parts"], [spec["parts"].partition(":")[0]])
+        registry.clear()
+        registry.update({slot: _resolve(name, spec["reference_modules"])
+                         for slot, name in request.get("references", {}).items()})
 
         # from here on: writes only to this question's folders, reads only system and
         # Python folders, no sockets, no signals to the zygote or the grader, and the
         # grader's modules out of reach (each where the kernel allows it)
-        io_dir = request.get("io_dir") or scratch
-        sandbox_note = _confine([io_dir, scratch], request.get("grader_root", workdir), workdir)
-        ns = {"__name__": "__notebook__", "__builtins__": __builtins__}
-        load_problems = _load_student(statements, ns, set(request.get("skip", ())), progress_fd)
-        for c, inputs, probe in checks:
-            status = {"ok": False, "load_problems": load_problems, "sandbox": sandbox_note}
-            try:
-                out = probe(ns, inputs)
-                arrays = {str(k): np.asarray(v) for k, v in dict(out).items()}
-                savez(c["output"], **arrays)
-                status["ok"] = True
-            except BaseException as e:  # noqa: BLE001
-                if isinstance(e, StudentError):
-                    status["error"] = str(e)
-                else:
-                    status["error"] = f"{type(e).__name__}: {e}"
-                    status["traceback"] = traceback.format_exc(limit=6)[-4000:]
-            with open(c["status"], "w", encoding="utf-8") as f:
-                f.write(dumps(status))
-            sys.stdout.flush()
+        note = _confine([request["io_dir"], scratch], spec["grader_root"],
+                        request["workdir"], spec["hidden_modules"])
+        ns = {"__name__": "__notebook__", "__builtins__": __builtins__,
+              "get_ipython": _get_ipython}
+        errors = _run_statements(request["statements"], ns, float(request["statement_limit"]),
+                                 progress_fd)
+        with open(request["slice_status"], "w", encoding="utf-8") as f:
+            f.write(json.dumps({"errors": errors, "sandbox": note}))
+        _mark(progress_fd, "p")
+        _run_probes(checks, ns, note, StudentError)
+        _mark(progress_fd, "d")
     except BaseException:  # noqa: BLE001
         code = 3
         try:
@@ -252,50 +299,87 @@ def _worker(request, statements, workdir):
         os._exit(code)
 
 
-def _wait(pid, time_limit):
-    """Wait for ``pid`` up to ``time_limit`` seconds; kill its group after that."""
+def _read_mark(fd):
+    try:
+        return os.pread(fd, MARK_BYTES, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return ""
+
+
+def _kill(pid):
+    for target in (-pid, pid):
+        try:
+            os.kill(target, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _wait(pid, request, progress_fd):
+    """Wait for the worker ``pid``: kill it (and its group) past the request's
+    wall-clock limit, or when one statement runs past its own limit."""
     start = time.monotonic()
+    wall = float(request["wall_limit"])
+    statement_limit = float(request["statement_limit"]) + STATEMENT_GRACE
+    mark, since = "", start
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
+        now = time.monotonic()
+        current = _read_mark(progress_fd)
+        if current != mark:
+            mark, since = current, now
         if done:
             kill_descendants()    # whatever the worker left running (we are a subreaper)
-            elapsed = time.monotonic() - start
+            report = {"code": None, "elapsed": now - start, "mark": mark}
             if os.WIFSIGNALED(status):
                 sig = os.WTERMSIG(status)
-                outcome = "timeout" if sig == signal.SIGXCPU else "signal"
-                return {"outcome": outcome, "code": sig, "elapsed": elapsed}
-            return {"outcome": "exited", "code": os.WEXITSTATUS(status), "elapsed": elapsed}
-        if time.monotonic() - start > time_limit:
-            for target in (-pid, pid):
-                try:
-                    os.kill(target, signal.SIGKILL)
-                except OSError:
-                    pass
+                report.update(outcome="timeout" if sig == signal.SIGXCPU else "signal", code=sig)
+            else:
+                report.update(outcome="exited", code=os.WEXITSTATUS(status))
+            return report
+        outcome = None
+        if now - start > wall:
+            outcome = "timeout"
+        elif mark.startswith("s ") and now - since > statement_limit:
+            outcome = "statement_timeout"
+        if outcome:
+            _kill(pid)
             os.waitpid(pid, 0)
             kill_descendants()
-            return {"outcome": "timeout", "code": -9, "elapsed": time.monotonic() - start}
-        time.sleep(0.005)
+            return {"outcome": outcome, "code": -9, "elapsed": time.monotonic() - start,
+                    "mark": mark}
+        time.sleep(POLL)
+
+
+def _serve(spec, out):
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        progress_fd = os.open(request["progress"], os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                _worker(request, spec, progress_fd)
+            report = _wait(pid, request, progress_fd)
+        finally:
+            os.close(progress_fd)
+        report["question"] = request["question"]
+        out.write(json.dumps(report) + "\n")
+        out.flush()
 
 
 def main():
-    workdir = sys.argv[1]
+    spec = json.loads(sys.argv[1])
     out = sys.stdout
     sys.stdout = sys.stderr    # stray prints from imports must not reach the protocol
+    import importlib
+
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot  # noqa: F401 - pre-imported for the workers
-    import numpy  # noqa: F401
+    for module in spec["preload"] + spec["probe_modules"]:   # never a reference module
+        importlib.import_module(module)
     import paddle
-    import sklearn.datasets  # noqa: F401
-
-    import autograder.probes  # noqa: F401 - no reference class yet: a worker loads its own
-    import nndl.checks.probes  # noqa: F401
-    import nndl.data  # noqa: F401 - every module a notebook may import, read before
-    import nndl.metrics  # noqa: F401 - the worker's Landlock rules hide the grader's folder
-    import nndl.op  # noqa: F401
-    import nndl.plot  # noqa: F401
-    import nndl.training  # noqa: F401
 
     try:
         import ctypes
@@ -303,24 +387,11 @@ def main():
         ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     except Exception:  # noqa: BLE001 - best effort
         pass
-
-    with open(os.path.join(workdir, "statements.json"), encoding="utf-8") as f:
-        statements = json.load(f)
     hello = {"hello": True, "paddle": paddle.__version__,
              "cuda": bool(paddle.is_compiled_with_cuda())}
     out.write(json.dumps(hello) + "\n")
     out.flush()
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        request = json.loads(line)
-        pid = os.fork()
-        if pid == 0:
-            _worker(request, statements, workdir)
-        report = _wait(pid, float(request["time_limit"]))
-        report["question"] = request["question"]
-        out.write(json.dumps(report) + "\n")
-        out.flush()
+    _serve(spec, out)
 
 
 if __name__ == "__main__":

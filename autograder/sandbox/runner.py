@@ -1,5 +1,5 @@
 """Parent side of the sandbox: start the zygote, send it one request per
-question, enforce time limits from outside, and read back validated arrays.
+question's worker, and read back validated arrays and statuses.
 
 Nothing here executes student code; the arrays returned are checked
 (numeric, bounded size) before any judge sees them.
@@ -9,6 +9,7 @@ import json
 import os
 import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import numpy as np
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024   # uncompressed size of one probe's arrays
 HELLO_TIMEOUT = 120.0                 # seconds for the zygote to import paddle
 REPLY_SLACK = 15.0                    # parent waits this much longer than the zygote's limit
+MAX_STATEMENT_ERRORS = 1000           # statement failures read back from one worker
 
 
 class SandboxError(Exception):
@@ -33,7 +35,6 @@ class ProbeResult:
     """What came back for one check: arrays, or an error message for the student."""
     outputs: dict = None
     error: str = None
-    load_problems: list = field(default_factory=list)
     sandbox_note: str = ""     # what the worker says it restricted (staff only)
 
 
@@ -107,15 +108,33 @@ def _zygote_preexec(parent_pid, then=None):
     return preexec
 
 
-class Sandbox:
-    """One zygote per submission. ``run_question`` may be called repeatedly;
-    if the zygote dies, the next call starts a new one."""
+@dataclass
+class Limits:
+    """Time limits of one worker: CPU seconds (RLIMIT_CPU), wall-clock seconds,
+    and seconds per notebook statement."""
+    cpu: float
+    wall: float
+    statement: float
 
-    def __init__(self, workdir, statements, *, python=None, memory_mb=2048,
-                 device="cpu", preexec_fn=None, pythonpath=None):
+
+@dataclass
+class SliceReport:
+    """What the worker says of the slice's statements: ``errors`` as
+    ``{index: (kind, message)}`` ("error" or "timeout"), and what it restricted."""
+    errors: dict = field(default_factory=dict)
+    sandbox_note: str = ""
+
+
+class Sandbox:
+    """One zygote. ``run`` may be called any number of times, for any number of
+    submissions (each worker is forked fresh from the zygote, which never runs
+    student code); if the zygote dies, the next call starts a new one."""
+
+    def __init__(self, workdir, spec, *, python=None, memory_mb=2048, device="cpu",
+                 preexec_fn=None, pythonpath=None):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        (self.workdir / "statements.json").write_text(json.dumps(statements), encoding="utf-8")
+        self.spec = spec
         self.python = python or sys.executable
         self.memory_mb = memory_mb
         self.device = device
@@ -127,10 +146,10 @@ class Sandbox:
     # -- process management -------------------------------------------------
     def start(self):
         stderr = open(self.workdir / "zygote.log", "ab")
+        spec = dict(self.spec, grader_root=str(self.pythonpath or self.spec["grader_root"]))
         try:
             self.proc = subprocess.Popen(
-                [self.python, "-u", "-m", "autograder.sandbox.child",
-                 str(self.workdir)],
+                [self.python, "-u", "-m", "autograder.sandbox.child", json.dumps(spec)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
                 cwd=self.workdir, env=child_env(self.pythonpath), start_new_session=True,
                 preexec_fn=_zygote_preexec(os.getpid(), self.preexec_fn))
@@ -187,23 +206,32 @@ class Sandbox:
         return None
 
     # -- requests -----------------------------------------------------------
-    def _request(self, question, time_limit, skip):
+    def reset(self):
+        """Forget everything of the last submission (folders, logs) before the next."""
+        for sub in ("io", "scratch"):
+            shutil.rmtree(self.workdir / sub, ignore_errors=True)
+        for log in self.workdir.glob("*.log"):
+            if log.name != "zygote.log":
+                log.unlink(missing_ok=True)
+
+    def prepare(self, question):
+        """The folders of ``question``'s worker, fresh: ``(io_dir, scratch)``."""
+        io_dir = self.workdir / "io" / question
+        scratch = self.workdir / "scratch" / question
+        for d in (io_dir, scratch):
+            shutil.rmtree(d, ignore_errors=True)
+            d.mkdir(parents=True)
+        return io_dir, scratch
+
+    def _send(self, request, wall_limit):
+        """Send one request; the zygote's report, or None (and a new zygote next time)."""
         if self.proc is None or self.proc.poll() is not None:
             self.stop()
             self.start()
-        qdir = self.workdir / "io" / question
-        qdir.mkdir(parents=True, exist_ok=True)
-        return qdir, {"question": question, "time_limit": time_limit, "device": self.device,
-                      "limits": {"memory_bytes": self.memory_mb * 2**20}, "checks": [],
-                      "io_dir": str(qdir), "skip": sorted(skip),
-                      "grader_root": str(self.pythonpath or child_root())}
-
-    def _send(self, request, time_limit):
-        """Send one request; the zygote's report, or 'lost' (and a new zygote next time)."""
         try:
             self.proc.stdin.write((json.dumps(request) + "\n").encode())
             self.proc.stdin.flush()
-            line = self._readline(time_limit + REPLY_SLACK)
+            line = self._readline(wall_limit + REPLY_SLACK)
         except (BrokenPipeError, OSError):
             line = None
         try:
@@ -214,39 +242,46 @@ class Sandbox:
             if line is None:
                 self.stop()
 
-    def load(self, time_limit, skip=()):
-        """Run the notebook's statements (but ``skip``) in a worker, to find one that
-        kills it or hangs. Returns ``(report, index)``: ``index`` is None when every
-        statement ran, else the index of the statement running when the worker died."""
-        qdir, request = self._request("load", time_limit, skip)
-        progress = qdir / "progress"
-        progress.unlink(missing_ok=True)
-        request["progress"] = str(progress)
-        report = self._send(request, time_limit) or {"outcome": "lost"}
-        try:
-            mark = progress.read_bytes()[:16].decode("ascii", "replace").strip()
-        except OSError:
-            mark = ""
-        if report.get("outcome") == "exited" and report.get("code") == 0 and mark == "done":
-            return report, None
-        return report, int(mark) if re.fullmatch(r"[0-9]{1,8}", mark) else None
-
-    def run_question(self, question, checks, time_limit, skip=()):
-        """Run ``checks`` — a list of ``(check_name, probe, inputs_dict)`` — for
-        one question in a fresh worker, without the statements ``skip``; return
-        ``(report, {name: ProbeResult})``."""
-        qdir, request = self._request(question, time_limit, skip)
+    def run(self, question, statements, checks, limits, references=None):
+        """Run the ``statements`` (``Statement.to_json()``) of ``question``'s slice,
+        then ``checks`` -- a list of ``(name, probe_name, inputs)`` -- in a fresh
+        worker with the reference classes ``references`` ({slot: "module:Class"}).
+        Returns ``(report, {name: ProbeResult}, SliceReport)``."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.stop()
+            self.start()
+        io_dir, scratch = self.prepare(question)
+        request = {"question": question, "cpu_limit": limits.cpu, "wall_limit": limits.wall,
+                   "statement_limit": limits.statement, "device": self.device,
+                   "memory_bytes": self.memory_mb * 2**20, "statements": statements,
+                   "references": references or {}, "workdir": str(self.workdir),
+                   "io_dir": str(io_dir), "scratch": str(scratch),
+                   "log": str(self.workdir / f"{question}.log"),
+                   "progress": str(io_dir / "progress"),
+                   "slice_status": str(io_dir / "slice.json"), "checks": []}
         for name, probe, inputs in checks:
-            stem = qdir / name.replace("/", "_")
+            stem = io_dir / name.replace("/", "_")
             np.savez(f"{stem}.in.npz", **inputs)
-            for suffix in (".out.npz", ".status.json"):
-                Path(f"{stem}{suffix}").unlink(missing_ok=True)
             request["checks"].append({"name": name, "probe": probe, "inputs": f"{stem}.in.npz",
                                       "output": f"{stem}.out.npz",
                                       "status": f"{stem}.status.json"})
-        report = self._send(request, time_limit) or {"outcome": "lost", "code": None,
-                                                      "elapsed": None}
-        return report, {c["name"]: self._collect(c, report) for c in request["checks"]}
+        report = self._send(request, limits.wall) or {"outcome": "lost", "code": None,
+                                                      "elapsed": None, "mark": ""}
+        probed = {c["name"]: self._collect(c, report) for c in request["checks"]}
+        return report, probed, self._slice_report(Path(request["slice_status"]))
+
+    def _slice_report(self, path):
+        try:
+            if not path.is_file() or path.is_symlink():
+                return SliceReport()
+            data = json.loads(path.read_text(encoding="utf-8", errors="replace")[:1_000_000])
+            errors = {}
+            for e in data.get("errors", [])[:MAX_STATEMENT_ERRORS]:
+                kind = "timeout" if e.get("kind") == "timeout" else "error"
+                errors[int(e["index"])] = (kind, str(e.get("error", ""))[:1000])
+            return SliceReport(errors, str(data.get("sandbox", ""))[:200])
+        except Exception:  # noqa: BLE001 - written by the worker: anything may be in it
+            return SliceReport()
 
     def _collect(self, c, report):
         status_path, out_path = Path(c["status"]), Path(c["output"])
@@ -258,15 +293,12 @@ class Sandbox:
                 raise ValueError
         except Exception:  # noqa: BLE001 - written by the worker: anything may be in it
             return ProbeResult(error="the check's status could not be read")
-        problems = [str(p)[:500] for p in status.get("load_problems", [])][:20] \
-            if isinstance(status.get("load_problems"), list) else []
         note = str(status.get("sandbox", ""))[:200]
         if not status.get("ok"):
             return ProbeResult(error=str(status.get("error", "unknown error"))[:2000],
-                               load_problems=problems, sandbox_note=note)
+                               sandbox_note=note)
         outputs, error = load_outputs(out_path)
-        return ProbeResult(outputs=outputs, error=error, load_problems=problems,
-                           sandbox_note=note)
+        return ProbeResult(outputs=outputs, error=error, sandbox_note=note)
 
     def log(self, question, limit=64 * 1024):
         """The (truncated) output the student's code printed during ``question``."""
@@ -280,7 +312,7 @@ class Sandbox:
 
 def _fate(report):
     outcome = report.get("outcome")
-    if outcome == "timeout":
+    if outcome in ("timeout", "statement_timeout"):
         return "stopped: the time limit for this question was reached (infinite loop?)"
     if outcome == "signal":
         sig = report.get("code")

@@ -1,33 +1,55 @@
 """Public self-checks of the lab, run by ``grader.check("q1_relu")`` etc.
 
-The same check functions (inputs, probe, judge) are used by the official
-grader; there the probe runs in a sandboxed process and the judge in the
-grader. Here everything runs in the notebook's kernel, which is fine for a
-self-check and is why the official grade never relies on it.
+One module per question (``q1_relu.py``, ...), each defining ``QUESTION``
+(its id and the class it grades) and ``CHECKS`` (its public checks, with their
+probes and judges); they are discovered, not listed. The official grader uses
+the same check functions for its public tests; there the probe runs in a
+sandboxed process and the judge in the grader. Here everything runs in the
+notebook's kernel, which is fine for a self-check and is why the official
+grade never relies on it.
 """
 
-from .core import Check, StudentError, Verdict, judged, resolve, to_numpy
+import importlib
+import pkgutil
+import re
 
-QUESTIONS = ("q1_relu", "q2_dropout", "q3_l2", "q4_weight_decay")
-GRADED_CLASS = {"q1_relu": "ReLU", "q2_dropout": "Dropout",
-                "q3_l2": "BinaryCrossEntropyWithLogits", "q4_weight_decay": "BatchGD"}
+from .core import Check, Question, StudentError, Verdict, judged, to_numpy
+
 SELF_CHECK_SEED = 7  # the official grader uses its own seeds (see its config)
+
+
+def _natural(name):
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+
+def question_modules():
+    """The question modules of this package, in question order (q1, q2, ... q10)."""
+    found = []
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if isinstance(getattr(module, "QUESTION", None), Question):
+            found.append(module)
+    return sorted(found, key=lambda m: _natural(m.QUESTION.id))
+
+
+def questions():
+    """Every :class:`Question`, in order."""
+    return [m.QUESTION for m in question_modules()]
 
 
 def public_checks():
     """Every public check, in question order."""
-    from . import q1_relu, q2_dropout, q3_l2, q4_weight_decay
-
-    return [c for m in (q1_relu, q2_dropout, q3_l2, q4_weight_decay) for c in m.CHECKS]
+    return [c for m in question_modules() for c in m.CHECKS]
 
 
-def run_in_process(check, namespace, seed):
+def run_in_process(check, namespace, seed, inputs=None):
     """Probe and judge ``check`` in this process; returns a Verdict."""
     import numpy as np
 
-    inputs = check.make_inputs(seed)
+    inputs = check.make_inputs(seed) if inputs is None else inputs
     try:
-        outputs = resolve(check.probe)(namespace, inputs)
+        outputs = check.probe_function()(namespace, {k: v for k, v in inputs.items()
+                                                     if not k.startswith("_")})
     except StudentError as e:
         return Verdict(False, str(e))
     except Exception as e:  # noqa: BLE001 - a probe failing is the student's to see
@@ -36,13 +58,40 @@ def run_in_process(check, namespace, seed):
     return judged(check, inputs, outputs)
 
 
+def library_changes(module_name="nndl.op"):
+    """The functions of the course library's classes that the notebook replaced
+    (``nndl.op.Linear.backward = ...``): the official grader runs every class
+    with the library as installed, so a self-check that depends on such a
+    change may disagree with it."""
+    import inspect
+    import sys
+
+    module = sys.modules.get(module_name)
+    if module is None:
+        return []
+    changed = []
+    for cls_name, cls in vars(module).items():
+        if not (inspect.isclass(cls) and cls.__module__ == module_name):
+            continue
+        for attr, value in vars(cls).items():
+            code = getattr(getattr(value, "__func__", value), "__code__", None)
+            if code is not None and code.co_filename != module.__file__:
+                changed.append(f"{module_name}.{cls_name}.{attr}")
+    return changed
+
+
 def self_check(question, namespace, seed=SELF_CHECK_SEED):
     """Run the public checks of ``question`` against the classes in
     ``namespace`` (the notebook's globals); print one line per check and raise
     AssertionError listing the failures."""
-    if question not in QUESTIONS:
-        raise ValueError(f"unknown question {question!r}; expected one of {QUESTIONS}")
+    ids = [q.id for q in questions()]
+    if question not in ids:
+        raise ValueError(f"unknown question {question!r}; expected one of {ids}")
     lines, failed = [], False
+    changes = library_changes()
+    if changes:
+        lines.append(f"note: this notebook replaced {', '.join(changes)}; the official grader "
+                     "runs each class with the course library as installed")
     for check in public_checks():
         if check.question != question:
             continue
@@ -56,4 +105,5 @@ def self_check(question, namespace, seed=SELF_CHECK_SEED):
     print(report)
 
 
-__all__ = ["Check", "Verdict", "QUESTIONS", "public_checks", "run_in_process", "self_check"]
+__all__ = ["Check", "Question", "Verdict", "library_changes", "public_checks",
+           "question_modules", "questions", "run_in_process", "self_check"]

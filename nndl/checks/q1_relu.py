@@ -1,4 +1,5 @@
-"""Public checks of q1_relu: ``ReLU.forward`` and ``ReLU.backward``.
+"""q1_relu, public side: ``ReLU.forward`` and ``ReLU.backward`` (probes,
+judges with their diagnoses, and the public checks).
 
 forward:  A = max(Z, 0)
 backward: dR/dZ = dR/dA * (Z > 0), checked against centered finite
@@ -10,9 +11,12 @@ backward: dR/dZ = dR/dA * (Z > 0), checked against centered finite
 
 import numpy as np
 
-from .core import Check, Verdict, closest_mistake, output
+from .core import (Question, Verdict, call_student, closest_mistake, output, student_class,
+                   tensor, to_numpy)
 from .formulas import relu
 from .gradcheck import numerical_gradient, scaled_error
+
+QUESTION = Question("q1_relu", "ReLU", "The ReLU operator")
 
 # Finite differences of a piecewise-linear function away from its kink are
 # exact up to float64 rounding (~1e-10 here); 1e-5 leaves room for student
@@ -20,9 +24,24 @@ from .gradcheck import numerical_gradient, scaled_error
 # smallest wrong variant (errors of order 1).
 TOL = 1e-5
 MISTAKE_TOL = 1e-3
-PROBE = "nndl.checks.probes:relu_forward_backward"
 
 
+# -- probes (run next to the student's code) ------------------------------------------
+def probe_forward(ns, inputs):
+    """``ReLU().forward(x)``."""
+    relu_op = call_student("ReLU()", student_class(ns, QUESTION.graded_class))
+    return {"out": to_numpy(call_student("ReLU.forward", relu_op.forward, tensor(inputs["x"])))}
+
+
+def probe_forward_backward(ns, inputs):
+    """``forward(x)`` then ``backward(g)`` on the same object."""
+    relu_op = call_student("ReLU()", student_class(ns, QUESTION.graded_class))
+    out = call_student("ReLU.forward", relu_op.forward, tensor(inputs["x"]))
+    grad = call_student("ReLU.backward", relu_op.backward, tensor(inputs["g"]))
+    return {"out": to_numpy(out), "grad": to_numpy(grad)}
+
+
+# -- inputs and judges ------------------------------------------------------------------
 def away_from_kink(rng, shape, margin=0.1, dtype=np.float64):
     """Uniform values in [-2, -margin] U [margin, 2]."""
     return (rng.uniform(margin, 2.0, shape) * rng.choice([-1.0, 1.0], shape)).astype(dtype)
@@ -71,9 +90,9 @@ def judge_backward(inputs, outputs):
 
 
 CHECKS = [
-    Check("q1_relu.forward", "q1_relu", "ReLU.forward returns max(x, 0)",
-          "nndl.checks.probes:relu_forward", make_inputs, judge_forward),
-    Check("q1_relu.backward_fd", "q1_relu",
-          "ReLU.backward matches finite differences (random upstream gradient)",
-          PROBE, make_inputs, judge_backward),
+    QUESTION.check("forward", "ReLU.forward returns max(x, 0)",
+                   probe_forward, make_inputs, judge_forward),
+    QUESTION.check("backward_fd",
+                   "ReLU.backward matches finite differences (random upstream gradient)",
+                   probe_forward_backward, make_inputs, judge_backward),
 ]

@@ -1,17 +1,17 @@
-"""One per-submission job: grade one notebook with the engine, exactly as
-``grade.py NOTEBOOK`` does, and return the result (no file is written to the
-output folder here, so the job can run on any machine).
+"""One per-submission job: grade one notebook exactly as ``grade.py NOTEBOOK``
+does (:func:`autograder.grade.grade_safely`), and return the result (no file
+is written to the output folder here, so the job can run on any machine).
 
-A grader failure (``GraderError`` or any bug) becomes status "grader_error"
-with the same zero-score result ``grade.py`` writes in that case.
+A grader failure becomes status "grader_error" with the same zero-score
+result ``grade.py`` writes in that case.
 """
 
 import tempfile
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...engine import GraderError, failed_result, grade_notebook
+from ...grade import grade_safely, specs_of
+from ...results import GradingResult
 
 @dataclass
 class Job:
@@ -30,17 +30,16 @@ class Outcome:
 
 
 def grader_failure(job, error):
-    return Outcome("grader_error", failed_result(job.sid, job.config, error), error)
+    return Outcome("grader_error",
+                   GradingResult.grader_failed(job.sid, specs_of(job.config), error), error)
 
 
-def run_job(job):
+def run_job(job, sandbox=None):
+    """Grade ``job``'s notebook (in ``sandbox`` when given: a warm one)."""
     with tempfile.TemporaryDirectory(prefix="nndl-batch-") as tmp:
         path = Path(tmp) / "submission.ipynb"
         path.write_bytes(job.notebook)
-        try:
-            result = grade_notebook(path, job.config, device=job.device)
-        except GraderError as e:
-            return grader_failure(job, str(e))
-        except Exception:  # noqa: BLE001 - one student's grader bug must not stop the batch
-            return grader_failure(job, traceback.format_exc())
+        result, code = grade_safely(path, job.config, device=job.device, sandbox=sandbox)
+    if code:
+        return Outcome("grader_error", result, result.grader_error or "")
     return Outcome("graded", result)

@@ -1,12 +1,15 @@
-"""What a check is, and how its verdict is reached.
+"""What a question and a check are, and how a verdict is reached.
 
-A check has three parts, so that the official grader can keep student code
-out of its own process:
+A question grades one class of the notebook (``Question``). A check has three
+parts, so that the official grader can keep student code out of its own
+process:
 
 - ``make_inputs(seed)``: plain numpy arrays chosen by the grader;
-- ``probe``: the name (``"module:function"``) of a function that runs the
-  student's code on those inputs and returns plain arrays. It runs in the
+- ``probe(ns, inputs)``: runs the student's class (found in the notebook's
+  namespace ``ns``) on those inputs and returns plain arrays. It runs in the
   sandboxed child when grading, or in the student's kernel for a self-check;
+  the grader sends it there by name (``check.probe_name``). A check may give
+  its probe as ``"module:function"`` so that the grader never imports it;
 - ``judge(inputs, outputs)``: numpy-only comparison with the lab's formulas,
   returning a :class:`Verdict` with a diagnosis a student can act on.
 """
@@ -39,13 +42,45 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Check:
-    name: str                       # test name, starts with the question id
-    question: str                   # q1_relu, q2_dropout, q3_l2, q4_weight_decay
+    name: str                       # "<question>.<short name>"
+    question: str                   # the question's id
     title: str                      # one line shown to students
-    probe: str                      # "module:function" run next to student code
+    probe: object                   # probe(ns, inputs) -> {name: array}, or its "module:function"
     make_inputs: Callable[[int], dict]
     judge: Callable[[dict, dict], Verdict]
-    outputs: tuple = field(default=())  # names the probe must return
+
+    @property
+    def short_name(self):
+        return self.name.split(".", 1)[1]
+
+    @property
+    def probe_name(self):
+        """``"module:function"``: how the grader names the probe to the sandbox
+        (a probe given by name is not imported by the grader)."""
+        if isinstance(self.probe, str):
+            return self.probe
+        return f"{self.probe.__module__}:{self.probe.__name__}"
+
+    def probe_function(self):
+        """The probe itself (imported, when given by name)."""
+        if not isinstance(self.probe, str):
+            return self.probe
+        import importlib
+
+        module, _, name = self.probe.partition(":")
+        return getattr(importlib.import_module(module), name)
+
+
+@dataclass(frozen=True)
+class Question:
+    """One graded class: ``id`` (``q1_relu``) and the class name the notebook defines."""
+    id: str
+    graded_class: str
+    title: str = ""
+
+    def check(self, name, title, probe, make_inputs, judge):
+        """A :class:`Check` of this question named ``<id>.<name>``."""
+        return Check(f"{self.id}.{name}", self.id, title, probe, make_inputs, judge)
 
 
 def output(outputs, key, shape=None):
@@ -86,14 +121,6 @@ def judged(check, inputs, outputs):
         return Verdict(False, str(e))
 
 
-def resolve(probe_name):
-    """Import the probe function named ``"module:function"``."""
-    import importlib
-
-    module, _, func = probe_name.partition(":")
-    return getattr(importlib.import_module(module), func)
-
-
 def to_numpy(value):
     """A paddle tensor / numpy array / python number as a numpy array."""
     if hasattr(value, "numpy") and callable(value.numpy):
@@ -126,3 +153,53 @@ def call_student(what, func, *args, returns=True):
     if returns and (result is None or result is Ellipsis):
         raise StudentError(f"{what} returned {result!r}: not implemented yet?")
     return result
+
+
+def tensor(a):
+    """A numpy array as a paddle tensor (same dtype)."""
+    import paddle
+
+    return paddle.to_tensor(np.asarray(a))
+
+
+def seed_everything(seed):
+    """Seed paddle, numpy's global RNG and ``random`` so that a forward pass
+    can be repeated with the same random mask."""
+    import random
+
+    import paddle
+
+    paddle.seed(int(seed))
+    np.random.seed(int(seed))
+    random.seed(int(seed))
+
+
+def stack_params(inputs):
+    """[(W0, b0), (W1, b1), ...] from the input arrays ``W0``, ``b0``, ..."""
+    n = sum(1 for k in inputs if k.startswith("W") and k[1:].isdigit())
+    return [(inputs[f"W{i}"], inputs[f"b{i}"]) for i in range(n)]
+
+
+class LinearStack:
+    """A model of ``nndl.op.Linear`` layers only (no activation): ``layers`` and
+    ``backward`` as the book's models have them, so that a loss or an optimizer
+    can be checked on its own, without any other graded class."""
+
+    def __init__(self, params):
+        import nndl.op as op
+
+        self.layers = []
+        for i, (W, b) in enumerate(params):
+            layer = op.Linear(W.shape[0], W.shape[1], name=f"fc{i + 1}")
+            layer.params["W"], layer.params["b"] = tensor(W), tensor(b)
+            self.layers.append(layer)
+
+    def __call__(self, X):
+        for layer in self.layers:
+            X = layer(X)
+        return X
+
+    def backward(self, grad):
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+        return grad

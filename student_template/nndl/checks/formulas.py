@@ -1,8 +1,10 @@
-"""The lab's formulas in numpy: what the judges compare student outputs with.
+"""The lab's shared formulas in numpy, used by more than one question's
+judges. Each question's own formula (the l2 penalty, the decayed step) sits
+in its module, next to the checks that use it.
 
-Only the *forward* quantities and the update rule stated in the lab text are
-written out here; gradients are obtained from them by finite differences
-(:mod:`nndl.checks.gradcheck`), not from hand-written backward code.
+Only *forward* quantities are written out; gradients are obtained from them
+by finite differences (:mod:`nndl.checks.gradcheck`), not from hand-written
+backward code.
 """
 
 import numpy as np
@@ -26,11 +28,6 @@ def cross_entropy_with_logits(o, y):
     return float(np.mean(np.logaddexp(0.0, o) - y * o))
 
 
-def l2_penalty(weights, lambd, n):
-    """lambda / (2N) * sum_l ||W_l||^2  (weights only, no biases)."""
-    return float(lambd) / (2.0 * n) * float(sum(np.sum(np.square(W)) for W in weights))
-
-
 def stack_forward(params, X, relu_between=True):
     """Logits of a stack of Linear layers ``params = [(W, b), ...]`` with a ReLU
     between consecutive layers (none when ``relu_between`` is False)."""
@@ -40,14 +37,3 @@ def stack_forward(params, X, relu_between=True):
         if relu_between and i < len(params) - 1:
             a = relu(a)
     return a
-
-
-def regularized_loss(params, X, y, lambd, relu_between=True):
-    """CE(y, sigma(o)) + lambda/(2N) sum ||W||^2 for the stack ``params``."""
-    o = stack_forward(params, X, relu_between)
-    return cross_entropy_with_logits(o, y) + l2_penalty([W for W, _ in params], lambd, len(X))
-
-
-def decayed_step(x, g, lr, beta):
-    """theta_t = (1 - beta) theta_{t-1} - alpha g_t."""
-    return (1.0 - beta) * np.asarray(x, dtype=np.float64) - lr * np.asarray(g, dtype=np.float64)

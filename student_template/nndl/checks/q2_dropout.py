@@ -1,4 +1,5 @@
-"""Public checks of q2_dropout: ``Dropout.forward`` and ``Dropout.backward``.
+"""q2_dropout, public side: ``Dropout.forward`` and ``Dropout.backward``
+(probes, judges with their diagnoses, and the public checks).
 
 forward (training):  X~ = X * M / (1 - p),  M_ij ~ Bernoulli(1 - p), a new M at every call
 backward:            dX = dX~ * M / (1 - p)  with the *forward's* M
@@ -21,8 +22,11 @@ re-seeding).
 
 import numpy as np
 
-from .core import Check, Verdict, closest_mistake, output
+from .core import (Question, Verdict, call_student, closest_mistake, output, seed_everything,
+                   student_class, tensor, to_numpy)
 from .gradcheck import scaled_error
+
+QUESTION = Question("q2_dropout", "Dropout", "The dropout operator")
 
 # Kept fraction: a correct dropout is outside 5 sigma with probability < 1e-6;
 # "keeps p" misses by |1 - 2p| / sigma > 100 sigma at p = 0.3, n = 1e5.
@@ -47,6 +51,49 @@ BACKWARD_SHAPE = (8, 8)
 # i.e. never; any repeat is a mask that does not depend on the random state.
 
 
+# -- probes (run next to the student's code) ------------------------------------------
+def _dropout(ns, p):
+    return call_student("Dropout(drop_rate)", student_class(ns, QUESTION.graded_class), p)
+
+
+def probe_forward(ns, inputs):
+    """The forward twice on the same object and input (a fresh tensor each
+    time), seeded once before the first call only: ``out`` and ``again``."""
+    seed_everything(inputs["seed"])
+    drop = _dropout(ns, float(inputs["p"]))
+    out = to_numpy(call_student("Dropout.forward", drop.forward, tensor(inputs["x"])))
+    again = to_numpy(call_student("Dropout.forward", drop.forward, tensor(inputs["x"])))
+    return {"out": out, "again": again}
+
+
+def probe_backward(ns, inputs):
+    """Forward then backward on the same object; plus, for the finite-difference
+    check with the mask frozen, the forward at x +/- h e_i, each after
+    re-seeding (a mask drawn from a seeded generator is then the same)."""
+    p, seed, h = float(inputs["p"]), int(inputs["seed"]), float(inputs["h"])
+    x = np.asarray(inputs["x"], dtype=np.float64)
+
+    def forward_at(xv):
+        seed_everything(seed)
+        d = _dropout(ns, p)
+        return to_numpy(call_student("Dropout.forward", d.forward,
+                                     tensor(xv.astype(inputs["x"].dtype))))
+
+    plus, minus = [], []
+    for i in range(x.size):
+        e = np.zeros(x.size)
+        e[i] = h
+        plus.append(forward_at(x + e.reshape(x.shape)))
+        minus.append(forward_at(x - e.reshape(x.shape)))
+    seed_everything(seed)
+    drop = _dropout(ns, p)
+    out = call_student("Dropout.forward", drop.forward, tensor(inputs["x"]))
+    grad = call_student("Dropout.backward", drop.backward, tensor(inputs["g"]))
+    return {"out": to_numpy(out), "grad": to_numpy(grad),
+            "plus": np.stack(plus), "minus": np.stack(minus)}
+
+
+# -- inputs and judges ------------------------------------------------------------------
 def make_forward_inputs(seed, p=0.3, shape=(400, 250)):
     rng = np.random.default_rng(seed)
     return {"x": rng.uniform(0.5, 1.5, shape).astype(np.float32),
@@ -173,11 +220,10 @@ def judge_backward(inputs, outputs):
 
 
 CHECKS = [
-    Check("q2_dropout.forward_stats", "q2_dropout",
-          "Dropout.forward keeps about 1-p of the units, scales them by 1/(1-p) and draws "
-          "a new mask at every call",
-          "nndl.checks.probes:dropout_forward", make_forward_inputs, judge_forward),
-    Check("q2_dropout.backward_mask", "q2_dropout",
-          "Dropout.backward reuses the forward's mask and scale",
-          "nndl.checks.probes:dropout_backward", make_backward_inputs, judge_backward),
+    QUESTION.check("forward_stats",
+                   "Dropout.forward keeps about 1-p of the units, scales them by 1/(1-p) and "
+                   "draws a new mask at every call",
+                   probe_forward, make_forward_inputs, judge_forward),
+    QUESTION.check("backward_mask", "Dropout.backward reuses the forward's mask and scale",
+                   probe_backward, make_backward_inputs, judge_backward),
 ]

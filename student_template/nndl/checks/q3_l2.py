@@ -1,4 +1,5 @@
-"""Public checks of q3_l2: the l2 term of ``BinaryCrossEntropyWithLogits``.
+"""q3_l2, public side: the l2 term of ``BinaryCrossEntropyWithLogits`` (the
+formula, probes, judges with their diagnoses, and the public checks).
 
 loss:      R = CE(y, sigma(o)) + lambda / (2N) * sum_l ||W_l||^2   (W only, not b)
 gradient:  the whole model + loss, w.r.t. every W and b, against centered
@@ -12,9 +13,12 @@ Logits are kept moderate (|o| < 4) so the book's non-stable formula is exact.
 
 import numpy as np
 
-from .core import Check, StudentError, Verdict, closest_mistake, output
-from .formulas import cross_entropy_with_logits, l2_penalty, regularized_loss, stack_forward
+from .core import (LinearStack, Question, StudentError, Verdict, call_student, closest_mistake,
+                   output, stack_params, student_class, tensor, to_numpy)
+from .formulas import cross_entropy_with_logits, stack_forward
 from .gradcheck import numerical_gradient, scaled_error
+
+QUESTION = Question("q3_l2", "BinaryCrossEntropyWithLogits", "Cross-entropy with an l2 penalty")
 
 # Loss values: float64 formula vs float64 student code agree to ~1e-15; 1e-5
 # relative leaves room for float32 casts (~1e-7) and is far below the
@@ -25,10 +29,49 @@ LOSS_TOL = 1e-5
 GRAD_TOL = 1e-5
 MISTAKE_TOL = 1e-3
 MAX_LOGIT = 4.0
-PROBE = "nndl.checks.probes:loss_and_grads"
-
-
 KINK_MARGIN = 1e-3  # no ReLU pre-activation closer to 0 than this (h = 1e-6)
+
+
+# -- the formula --------------------------------------------------------------------------
+def l2_penalty(weights, lambd, n):
+    """lambda / (2N) * sum_l ||W_l||^2  (weights only, no biases)."""
+    return float(lambd) / (2.0 * n) * float(sum(np.sum(np.square(W)) for W in weights))
+
+
+def regularized_loss(params, X, y, lambd, relu_between=True):
+    """CE(y, sigma(o)) + lambda/(2N) sum ||W||^2 for the stack ``params``."""
+    o = stack_forward(params, X, relu_between)
+    return cross_entropy_with_logits(o, y) + l2_penalty([W for W, _ in params], lambd, len(X))
+
+
+# -- probes (run next to the student's code) ------------------------------------------
+def loss_and_grads(ns, inputs, model=LinearStack):
+    """For each lambda k in ``inputs['lambdas']``: a fresh model (built by
+    ``model(params)``, Linear layers only by default) and loss, the loss value
+    ``loss_k`` and, after ``backward()``, the gradient of every W and b
+    (``dW{i}_k``, ``db{i}_k``)."""
+    Loss = student_class(ns, QUESTION.graded_class)
+    params = stack_params(inputs)
+    X, y = tensor(inputs["X"]), tensor(inputs["y"])
+    result = {}
+    for k, lambd in enumerate(np.asarray(inputs["lambdas"]).reshape(-1)):
+        net = model(params)
+        loss_fn = call_student("BinaryCrossEntropyWithLogits(model, lambd)", Loss, net,
+                               float(lambd))
+        loss = call_student("BinaryCrossEntropyWithLogits.forward", loss_fn, net(X), y)
+        result[f"loss_{k}"] = to_numpy(loss)
+        call_student("BinaryCrossEntropyWithLogits.backward", loss_fn.backward, returns=False)
+        linears = [layer for layer in net.layers if getattr(layer, "params", None)]
+        for i, layer in enumerate(linears):
+            if "W" not in layer.grads:
+                raise StudentError("backward() did not reach the model's Linear layers "
+                                   "(call self.model.backward with dR/do)")
+            result[f"dW{i}_{k}"] = to_numpy(layer.grads["W"])
+            result[f"db{i}_{k}"] = to_numpy(layer.grads["b"])
+    return result
+
+
+# -- inputs and judges ------------------------------------------------------------------
 
 
 def _min_preactivation(params, X):
@@ -72,8 +115,7 @@ def _draw_inputs(seed, sizes, n, lambdas, relu_between):
 
 
 def _params(inputs):
-    n = sum(1 for k in inputs if k.startswith("W"))
-    return [(np.asarray(inputs[f"W{i}"]), np.asarray(inputs[f"b{i}"])) for i in range(n)]
+    return [(np.asarray(W), np.asarray(b)) for W, b in stack_params(inputs)]
 
 
 def judge_loss(inputs, outputs, relu_between=False):
@@ -158,11 +200,14 @@ def judge_gradient(inputs, outputs, relu_between=False):
     return Verdict(False, "; ".join(messages), worst, GRAD_TOL)
 
 
+def make_gradient_inputs(seed):
+    return make_inputs(seed, lambdas=(0.7,))
+
+
 CHECKS = [
-    Check("q3_l2.loss_value", "q3_l2",
-          "loss = CE + lambda/(2N) * sum ||W||^2 (lambda = 0 and 0.7)",
-          PROBE, make_inputs, judge_loss),
-    Check("q3_l2.gradient_fd", "q3_l2",
-          "backward(): gradients of every W and b match finite differences",
-          PROBE, lambda seed: make_inputs(seed, lambdas=(0.7,)), judge_gradient),
+    QUESTION.check("loss_value", "loss = CE + lambda/(2N) * sum ||W||^2 (lambda = 0 and 0.7)",
+                   loss_and_grads, make_inputs, judge_loss),
+    QUESTION.check("gradient_fd",
+                   "backward(): gradients of every W and b match finite differences",
+                   loss_and_grads, make_gradient_inputs, judge_gradient),
 ]

@@ -1,4 +1,5 @@
-"""Public checks of q4_weight_decay: ``BatchGD.gradient_descent`` and ``step``.
+"""q4_weight_decay, public side: ``BatchGD.gradient_descent`` and ``step`` (the
+formula, probes, judges with their diagnoses, and the public checks).
 
 update:  theta_t = (1 - beta) * theta_{t-1} - alpha * g_t
 
@@ -10,15 +11,68 @@ beta > 0, and alpha*beta not negligible).
 
 import numpy as np
 
-from .core import Check, Verdict, closest_mistake, output
-from .formulas import decayed_step
+from .core import (LinearStack, Question, Verdict, call_student, closest_mistake, output,
+                   stack_params, student_class, tensor, to_numpy)
 from .gradcheck import scaled_error
+
+QUESTION = Question("q4_weight_decay", "BatchGD", "Gradient descent with weight decay")
 
 # Exact formula: float64 agrees to ~1e-16; 1e-6 leaves room for float32 casts
 # (~6e-8). The nearest wrong form at (0.2, 0.001) differs by 8e-4 relative.
 TOL = 1e-6
 MISTAKE_TOL = 1e-6
 LR_BETA = ((0.3, 0.05), (0.2, 0.001), (0.5, 0.0))
+
+
+# -- the formula --------------------------------------------------------------------------
+def decayed_step(x, g, lr, beta):
+    """theta_t = (1 - beta) theta_{t-1} - alpha g_t."""
+    return (1.0 - beta) * np.asarray(x, dtype=np.float64) - lr * np.asarray(g, dtype=np.float64)
+
+
+# -- probes (run next to the student's code) ------------------------------------------
+def _optimizer(ns, lr, beta, model=None):
+    return call_student("BatchGD(init_lr, model, weight_decay)",
+                        student_class(ns, QUESTION.graded_class), float(lr), model, float(beta))
+
+
+def gradient_descent_values(ns, inputs):
+    """``gradient_descent(x, g, lr)`` for each (lr, beta) pair of the inputs."""
+    outs = []
+    for lr, beta in np.asarray(inputs["lr_beta"]):
+        opt = _optimizer(ns, lr, beta)
+        new = call_student("BatchGD.gradient_descent", opt.gradient_descent,
+                           tensor(inputs["x"]), tensor(inputs["g"]), float(lr))
+        outs.append(to_numpy(new))
+    return {"new": np.stack(outs)}
+
+
+def step_updates(ns, inputs):
+    """``step()`` on a model of two Linear layers with a parameter-free layer
+    between them; returns every parameter after one step."""
+    import nndl.op as op
+
+    class NoParams(op.Op):
+        params = None
+
+        def forward(self, x):
+            return x
+
+    net = LinearStack(stack_params(inputs))
+    net.layers.insert(1, NoParams())
+    linears = [layer for layer in net.layers if layer.params]
+    for i, layer in enumerate(linears):
+        layer.grads["W"], layer.grads["b"] = tensor(inputs[f"gW{i}"]), tensor(inputs[f"gb{i}"])
+    opt = _optimizer(ns, inputs["lr"], inputs["beta"], net)
+    call_student("BatchGD.step", opt.step, returns=False)
+    out = {}
+    for i, layer in enumerate(linears):
+        out[f"W{i}"] = to_numpy(layer.params["W"])
+        out[f"b{i}"] = to_numpy(layer.params["b"])
+    return out
+
+
+# -- inputs and judges ------------------------------------------------------------------
 
 
 def make_formula_inputs(seed, lr_beta=LR_BETA, shape=(3, 4), dtype=np.float64):
@@ -93,10 +147,8 @@ def judge_step(inputs, outputs):
 
 
 CHECKS = [
-    Check("q4_weight_decay.gradient_descent", "q4_weight_decay",
-          "gradient_descent returns (1 - beta) x - lr g",
-          "nndl.checks.probes:gradient_descent_values", make_formula_inputs, judge_formula),
-    Check("q4_weight_decay.step", "q4_weight_decay",
-          "step() updates W and b of every layer with parameters",
-          "nndl.checks.probes:step_updates", make_step_inputs, judge_step),
+    QUESTION.check("gradient_descent", "gradient_descent returns (1 - beta) x - lr g",
+                   gradient_descent_values, make_formula_inputs, judge_formula),
+    QUESTION.check("step", "step() updates W and b of every layer with parameters",
+                   step_updates, make_step_inputs, judge_step),
 ]

@@ -1,0 +1,177 @@
+"""``grade.py build``: regenerate ``student_template/`` and ``solutions/`` from
+the master notebook.
+
+Source of truth: ``assignment/<notebook>`` (otter-assign format) and the
+static student files in ``assignment/student_files/``.
+
+What ``build(out_root)`` writes (and ``main()`` writes into the repository)::
+
+    student_template/<notebook>         student notebook (stubs, no solutions), otter's
+    student_template/tests/*.py         otter's public test files (grader.check reads them)
+    student_template/nndl/**.py         a copy of the course library, marked GENERATED
+    student_template/README.md          from assignment/student_files/
+    student_template/requirements.txt   from assignment/student_files/
+    solutions/<notebook>                the solution notebook, clean: otter's markup
+                                        (prompt strings, BEGIN/END comments) removed
+    solutions/tests/*.py                otter's test files (``otter run`` reads them)
+
+``solutions/README.md`` (measured results) is written by hand and never
+touched here.
+
+Steps: copy the master into a temporary directory, run
+``otter assign --no-run-tests`` there (so nothing is written next to the
+master), copy the results and normalize every notebook (no cell ids, no
+execution counts, no outputs, no volatile metadata, nbformat 4.4), so that
+running the build twice gives byte-identical files. The result does not
+depend on the current working directory.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import nbformat
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+STUDENT_FILES = REPO / "assignment" / "student_files"
+GENERATED = "GENERATED.md"
+GENERATED_TEXT = """# Generated: do not edit
+
+This folder is a copy of the course library `nndl/` at the repository's root,
+made by `python grade.py build` (it is what students receive). Edit `nndl/`
+there and rebuild; `tests/test_notebooks.py` fails while the two differ.
+"""
+# otter's markup in the solution's code cells: a dead prompt string, and comment lines
+PROMPT = re.compile(r"^[ \t]*\"\"\" # BEGIN PROMPT\n.*?^[ \t]*\"\"\" # END PROMPT\n", re.S | re.M)
+MARKERS = re.compile(r"^[ \t]*# (BEGIN|END) SOLUTION( NO PROMPT)?[ \t]*(\n|\Z)", re.M)
+
+# Cell metadata worth keeping: otter's locks and tags, and otter's own key.
+KEEP_CELL_METADATA = ("deletable", "editable", "tags", "otter")
+# Notebook metadata worth keeping; language_info is reduced to its name
+# (Jupyter stores the local Python version there).
+KEEP_NB_METADATA = ("kernelspec", "language_info", "otter")
+
+
+def normalize_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Strip everything that changes between runs or machines, in place."""
+    nb.nbformat, nb.nbformat_minor = 4, 4  # 4.4: cell ids are not allowed
+    meta = {k: nb.metadata[k] for k in KEEP_NB_METADATA if k in nb.metadata}
+    if "language_info" in meta:
+        meta["language_info"] = {"name": meta["language_info"].get("name", "python")}
+    nb.metadata = nbformat.from_dict(meta)
+    for cell in nb.cells:
+        cell.pop("id", None)
+        cell.metadata = nbformat.from_dict(
+            {k: cell.metadata[k] for k in KEEP_CELL_METADATA if k in cell.metadata})
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    return nb
+
+
+def write_notebook(src: pathlib.Path, dst: pathlib.Path, clean=False) -> None:
+    nb = normalize_notebook(nbformat.read(str(src), as_version=4))
+    if clean:
+        clean_solution(nb)
+    nbformat.validate(nb)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    text = nbformat.writes(nb, version=4)
+    dst.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+
+
+def library_files(src: pathlib.Path) -> list[pathlib.Path]:
+    """The *.py files of the library ``src`` (recursively, no __pycache__), relative."""
+    return sorted(p.relative_to(src) for p in src.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def copy_library(src: pathlib.Path, dst: pathlib.Path) -> None:
+    """Copy the library ``src`` to ``dst``, with the GENERATED marker."""
+    for rel in library_files(src):
+        (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src / rel, dst / rel)
+    (dst / GENERATED).write_text(GENERATED_TEXT, encoding="utf-8")
+
+
+def clean_solution(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The solution without otter's markup in its code (in place)."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.source = MARKERS.sub("", PROMPT.sub("", cell.source)).rstrip()
+    return nb
+
+
+def copy_tests(src: pathlib.Path, dst: pathlib.Path) -> None:
+    dst.mkdir(parents=True, exist_ok=True)
+    for path in sorted(src.glob("*.py")):
+        shutil.copyfile(path, dst / path.name)
+
+
+def run_otter_assign(work: pathlib.Path, master_src: pathlib.Path) -> pathlib.Path:
+    """Run otter assign on a copy of the master in ``work``; return the dist dir."""
+    name = master_src.name
+    master = work / "master" / name
+    master.parent.mkdir(parents=True)
+    shutil.copyfile(master_src, master)
+    dist = work / "dist"
+    cmd = [sys.executable, "-m", "otter", "assign", "--no-run-tests", str(master), str(dist)]
+    proc = subprocess.run(cmd, cwd=str(work), capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"otter assign failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    for needed in (dist / "student" / name, dist / "autograder" / name):
+        if not needed.is_file():
+            raise RuntimeError(f"otter assign did not produce {needed}")
+    return dist
+
+
+def build(out_root: pathlib.Path, lab=None) -> list[pathlib.Path]:
+    """Write ``out_root/student_template/...`` and ``out_root/solutions/...``.
+
+    Generated directories (``tests/``, the library) are replaced wholesale;
+    other files in ``out_root`` (e.g. ``solutions/README.md``) are left alone.
+    Returns the written files, sorted.
+    """
+    if lab is None:
+        from ..config import load_config
+
+        lab = load_config().lab
+    name, library = lab.notebook, lab.library
+    out_root = pathlib.Path(out_root).resolve()
+    student = out_root / "student_template"
+    solutions = out_root / "solutions"
+    with tempfile.TemporaryDirectory(prefix="build_notebooks_") as tmp:
+        dist = run_otter_assign(pathlib.Path(tmp), REPO / "assignment" / name)
+
+        for stale in (student / "tests", student / library, solutions / "tests"):
+            shutil.rmtree(stale, ignore_errors=True)
+
+        write_notebook(dist / "student" / name, student / name)
+        copy_tests(dist / "student" / "tests", student / "tests")
+        write_notebook(dist / "autograder" / name, solutions / name, clean=True)
+        copy_tests(dist / "autograder" / "tests", solutions / "tests")
+
+    copy_library(REPO / library, student / library)
+    for static in ("README.md", "requirements.txt"):
+        shutil.copyfile(STUDENT_FILES / static, student / static)
+
+    written = [student / name, solutions / name, student / "README.md",
+               student / "requirements.txt", student / library / GENERATED]
+    written += sorted((student / "tests").glob("*.py"))
+    written += sorted((solutions / "tests").glob("*.py"))
+    written += [student / library / rel for rel in library_files(REPO / library)]
+    return sorted(written)
+
+
+def main(out=None, config=None):
+    """``grade.py build [--out DIR]``: rebuild into the repository (or ``DIR``)."""
+    from ..config import load_config
+
+    out_root = pathlib.Path(out) if out else REPO
+    for path in build(out_root, load_config(config).lab):
+        print(path.relative_to(out_root.resolve()))
+    return 0

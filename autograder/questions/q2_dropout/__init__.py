@@ -1,0 +1,1 @@
+"""Question q2_dropout: grader side in grading.py, sandbox side in reference.py (and probes.py)."""

@@ -1,0 +1,24 @@
+"""q2_dropout, grader side: hidden checks and the accuracy run of ``Dropout``
+(public checks, probes and diagnoses: ``nndl/checks/q2_dropout.py``)."""
+
+from autograder.reference import accuracy
+from nndl.checks import q2_dropout as public
+
+QUESTION = public.QUESTION
+SLOT = "dropout"             # the dropout layers of the book's MLP_3L_dropout
+REFERENCE = "Dropout"        # reference.py
+DROP_RATE = 0.3              # the book's dropout experiment
+
+
+def hidden_checks(config):
+    return [
+        QUESTION.check("forward_stats_hidden", "Dropout.forward with p = 0.6",
+                       public.probe_forward,
+                       lambda s: public.make_forward_inputs(s + 100, p=0.6, shape=(500, 200)),
+                       public.judge_forward),
+        QUESTION.check("backward_hidden", "Dropout.backward with p = 0.6 and another shape",
+                       public.probe_backward,
+                       lambda s: public.make_backward_inputs(s + 100, p=0.6, shape=(4, 9)),
+                       public.judge_backward),
+        accuracy.check(QUESTION, SLOT, config.accuracy, model="mlp_dropout", p=DROP_RATE),
+    ]

@@ -1,0 +1,1 @@
+"""Question q4_weight_decay: grader side in grading.py, sandbox side in reference.py (and probes.py)."""

@@ -1,0 +1,74 @@
+"""Accuracy-threshold checks (grader side): the book's MLP trained with the
+student's class in its slot (and the reference parts elsewhere) must learn.
+
+Accuracy = mean(1[o > 0] == y), computed here from the logits the sandbox
+returns; the test labels never enter the sandbox. The thresholds and the
+number of iterations are calibrated by ``grade.py calibrate`` (see
+``autograder/calibration/accuracy.md``) and set in ``grading.toml``'s
+``[accuracy]``; each question's ``grading.py`` gives its model and
+hyper-parameters (the book's: p = 0.3, lambda = 0.7, beta = 0.001).
+"""
+
+import numpy as np
+
+from nndl.checks.core import Verdict, output
+from nndl.data import moons_arrays
+
+PROBE = f"{__package__}.training:train"     # sandbox side, never imported here
+
+LAYERS = (2, 20, 3, 1)
+LEARNING_RATE = 0.2
+
+
+def initial_params(init_seed, layers=LAYERS):
+    """W standard normal, b zero, drawn on the CPU by numpy so that every device
+    (and every student) starts from the same weights."""
+    rng = np.random.default_rng(init_seed)
+    return [(rng.standard_normal((layers[i], layers[i + 1])).astype(np.float32),
+             np.zeros((1, layers[i + 1]), np.float32)) for i in range(len(layers) - 1)]
+
+
+def make_inputs(question, slot, settings, model="mlp", p=0.0, lambd=0.0, beta=0.0):
+    """Inputs for the sandbox; keys starting with '_' stay in the grader."""
+    X_train, y_train, X_test, y_test = moons_arrays(settings.data_seed)
+    inputs = {"X_train": X_train, "y_train": y_train, "X_test": X_test, "_y_test": y_test,
+              "iterations": np.array(settings.iterations), "lr": np.array(LEARNING_RATE),
+              "seed": np.array(settings.train_seed), "slot": np.array(slot),
+              "graded_class": np.array(question.graded_class), "model": np.array(model),
+              "p": np.array(p), "lambd": np.array(lambd), "beta": np.array(beta)}
+    for i, (W, b) in enumerate(initial_params(settings.init_seed)):
+        inputs[f"W{i}"], inputs[f"b{i}"] = W, b
+    return inputs
+
+
+def accuracy(logits, labels):
+    return float(np.mean((logits.reshape(-1) > 0) == (labels.reshape(-1) > 0.5)))
+
+
+def judge(inputs, outputs, train_threshold, test_threshold):
+    y_train, y_test = inputs["y_train"], inputs["_y_test"]
+    train_logits = output(outputs, "train_logits", y_train.shape)
+    test_logits = output(outputs, "test_logits", y_test.shape)
+    if not (np.all(np.isfinite(train_logits)) and np.all(np.isfinite(test_logits))):
+        return Verdict(False, "training diverged: the logits contain NaN or inf")
+    acc_train, acc_test = accuracy(train_logits, y_train), accuracy(test_logits, y_test)
+    msg = (f"after {int(inputs['iterations'])} iterations: train accuracy {acc_train:.2f} "
+           f"(needs >= {train_threshold:.2f}), test accuracy {acc_test:.2f} "
+           f"(needs >= {test_threshold:.2f})")
+    passed = acc_train >= train_threshold and acc_test >= test_threshold
+    return Verdict(passed, msg if passed else "the model does not learn: " + msg,
+                   min(acc_train - train_threshold, acc_test - test_threshold), 0.0)
+
+
+def check(question, slot, settings, **hyper):
+    """The accuracy check of ``question`` (its class in ``slot``; ``hyper``:
+    ``model``, ``p``, ``lambd``, ``beta``), with ``settings`` the config's
+    ``[accuracy]``."""
+    def make(seed):  # noqa: ARG001 - the accuracy run has its own seeds
+        return make_inputs(question, slot, settings, **hyper)
+
+    def judge_it(inputs, outputs):
+        return judge(inputs, outputs, settings.train_threshold, settings.test_threshold)
+
+    return question.check("accuracy", f"the MLP trained with your {question.graded_class} learns",
+                          PROBE, make, judge_it)
