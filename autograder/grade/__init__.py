@@ -72,6 +72,7 @@ def main(notebook, results="results.json", config=None, device=None, quiet=False
     from ..config import load_config
 
     cfg = load_config(config)
+    load_lab(cfg)          # a config that does not match the lab is the instructor's to fix
     result, code = grade_and_write(notebook, results, cfg, device=device)
     if not quiet:
         sys.stdout.write(result.to_text())

@@ -1,0 +1,112 @@
+"""The command line (subcommands, usage errors) and the lab's consistency
+checks (every check has points, every points entry a check, a typed config
+that names what it does not know)."""
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, str(ROOT / "grade.py"), *map(str, args)],
+                          capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+def test_help_lists_every_subcommand():
+    proc = run("--help")
+    assert proc.returncode == 0
+    for command in ("grade", "batch", "gradescope", "selftest", "calibrate", "build", "config"):
+        assert command in proc.stdout, command
+
+
+@pytest.mark.parametrize("args, message", [
+    (["missing.ipynb"], "does not exist"),
+    (["grade", "missing.ipynb"], "does not exist"),
+    (["grade", "."], "is a folder"),
+    (["batch", "missing_dir", "--out", "o"], "does not exist"),
+    (["batch", "README.md", "--out", "o"], "is not a folder"),
+    (["batch", "examples/submissions"], "--out"),
+    (["batch", "examples/submissions", "--out", "o", "--jobs", "0"], "not positive"),
+])
+def test_an_instructors_mistake_is_a_usage_error_without_results(tmp_path, args, message):
+    (tmp_path / "README.md").write_text("x")
+    (tmp_path / "examples" / "submissions").mkdir(parents=True)
+    proc = run(*args, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr
+    assert not (tmp_path / "results.json").exists() and not (tmp_path / "o").exists()
+
+
+def test_a_students_bad_file_still_grades_to_zero(tmp_path):
+    bad = tmp_path / "sub.ipynb"
+    bad.write_text("{oops")
+    proc = run("grade", bad, "--results", tmp_path / "r.json")
+    assert proc.returncode == 0 and (tmp_path / "r.json").exists()
+
+
+def test_config_lists_every_setting_with_its_meaning():
+    proc = run("config")
+    assert proc.returncode == 0
+    for text in ("[lab]", "notebook", "[run]", "statement_time_limit", "[accuracy]",
+                 "iterations"):
+        assert text in proc.stdout
+
+
+# -- the config --------------------------------------------------------------------------
+
+def edited(tmp_path, old, new):
+    text = (ROOT / "autograder" / "grading.toml").read_text()
+    assert old in text, old
+    path = tmp_path / "g.toml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("question_time_limit = 60", "question_timelimit = 60", "unknown key 'question_timelimit'"),
+    ("[seeds]", "[seed]", "unknown section [seed]"),
+    ("iterations = ", "iterations = 'many' #", "iterations must be of type int"),
+    ("device = \"auto\"", "device = \"tpu\"", "is not one of"),
+    ("forward = 4", "forward = -4", "must not be negative"),
+])
+def test_a_config_mistake_is_named_with_its_file(tmp_path, old, new, message):
+    from autograder.config import ConfigError, load_config
+
+    path = edited(tmp_path, old, new)
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    assert message in str(e.value) and str(path) in str(e.value)
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("backward_fd_hidden = 5", "", "check q1_relu.backward_fd_hidden has no points"),
+    ("forward = 4", "forward = 4\nforwards = 1", "gives points to q1_relu.forwards, which is "
+                                                "no check"),
+    ("[questions.q4_weight_decay]", "[questions.q9_new]\nx = 1\n[questions.q4_weight_decay]",
+     "q9_new.x, which is no check"),
+])
+def test_a_check_without_points_or_points_without_a_check_is_named(tmp_path, old, new, message):
+    from autograder.config import load_config
+    from autograder.lab import LabError, load_lab
+
+    path = edited(tmp_path, old, new)
+    with pytest.raises(LabError, match=message.replace(".", r"\.")):
+        load_lab(load_config(path))
+    proc = run("grade", ROOT / "solutions" / "regularization.ipynb", "--config", path,
+               "--results", tmp_path / "r.json")
+    assert proc.returncode == 2 and message in proc.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_the_lab_is_derived_from_its_units(lab):
+    assert lab.ids == ["q1_relu", "q2_dropout", "q3_l2", "q4_weight_decay"]
+    assert lab.graded_classes == ["ReLU", "Dropout", "BinaryCrossEntropyWithLogits", "BatchGD"]
+    refs = lab.references_for("q2_dropout")
+    assert set(refs) == {"activation", "loss", "optimizer"}       # never its own slot
+    assert all(not r.startswith("autograder.questions.q2_dropout") for r in refs.values())
+    spec = lab.sandbox_spec("/root")
+    assert "autograder.questions.q3_l2.probes" in spec["probe_modules"]
+    assert not [m for m in spec["preload"] + spec["probe_modules"] if m.endswith("reference")]
