@@ -92,6 +92,23 @@ def build_parser():
     p.add_argument("--out", default="autograder.zip", help="where to write the zip")
     p.add_argument("--config", help="grading config to bundle (default: grading.toml)")
 
+    p = sub.add_parser("calibrate", help="measure the accuracy tests' separation and false "
+                                         "fails, and the reference's time per question")
+    p.add_argument("--no-accuracy", dest="accuracy", action="store_false",
+                   help="skip the accuracy calibration")
+    p.add_argument("--timing", action="store_true",
+                   help="also time the solution notebook in the sandbox (timing.json)")
+    p.add_argument("--data-seeds", type=_positive(int), default=3)
+    p.add_argument("--init-seeds", type=_positive(int), default=3)
+    p.add_argument("--checkpoints", default="500,1000,2000",
+                   help="iteration counts at which accuracy is recorded")
+    p.add_argument("--false-fail-seeds", type=_positive(int), default=20)
+    p.add_argument("--jobs", type=_positive(int), default=2)
+    p.add_argument("--repeat", type=_positive(int), default=3, help="timing runs")
+    p.add_argument("--out", default=None, help="folder of the calibration files "
+                                               "(default: autograder/calibration)")
+    _common(p)
+
     p = sub.add_parser("build", help="regenerate student_template/ and solutions/ from the "
                                      "master notebook (needs otter-grader)")
     p.add_argument("--out", help="build into this folder instead of the repository")
@@ -103,6 +120,7 @@ def build_parser():
 
 COMMANDS = {"grade": "autograder.grade", "batch": "autograder.batch",
             "gradescope": "autograder.gradescope.build", "build": "autograder.build",
+            "calibrate": "autograder.calibrate",
             "config": None}
 
 

@@ -38,10 +38,12 @@ def incidents(result):
     for question, log in result.staff.get("questions", {}).items():
         report = log.get("report", {}) if isinstance(log, dict) else {}
         outcome, code = report.get("outcome"), report.get("code")
-        if outcome == "timeout":
+        if outcome in ("timeout", "statement_timeout"):
             found.append(f"{question}: time limit")
         elif outcome == "signal":
             found.append(f"{question}: crashed (signal {code})")
+        elif outcome == "disk_limit":
+            found.append(f"{question}: disk limit")
         elif outcome == "exited" and code != 0:
             found.append(f"{question}: exited early (code {code})")
         elif outcome == "lost":

@@ -44,7 +44,7 @@ from pathlib import Path
 
 from ..sandbox.processes import PR_SET_CHILD_SUBREAPER, kill_descendants
 from ..sandbox.runner import ProbeResult, Sandbox
-from ..sandbox.seccomp import PR_SET_NO_NEW_PRIVS, _install_seccomp, seccomp_program
+from ..sandbox.seccomp import PR_SET_NO_NEW_PRIVS, install_program, seccomp_program
 
 DEFAULT_USERS = ("nndl-sandbox", "nobody")
 NPROC_LIMIT = 512            # processes + threads of the sandbox user (fork bombs)
@@ -89,7 +89,7 @@ def probe_kernel(prog):
                 pass
             try:
                 if prog is not None and libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0:
-                    _install_seccomp(libc, prog)
+                    install_program(libc, prog)
                     import socket
 
                     try:
@@ -289,7 +289,7 @@ class Isolation:
         if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "PR_SET_NO_NEW_PRIVS refused")
         if self.kernel["seccomp"]:
-            _install_seccomp(libc, self.prog)
+            install_program(libc, self.prog)
         os.umask(0o077)
 
     # -- per sandbox / per question ---------------------------------------------

@@ -18,6 +18,16 @@ PROBE = f"{__package__}.training:train"     # sandbox side, never imported here
 
 LAYERS = (2, 20, 3, 1)
 LEARNING_RATE = 0.2
+# A run that misses a threshold by less than NEAR (on every accuracy it misses)
+# is "near": the grader runs it again with other initial weights and training
+# seeds (init and train seed + RERUN_SEED_STEP * attempt, at most RERUNS more
+# runs) and the check passes if any run passes. Broken training (~0.51 / 0.48)
+# misses the thresholds by more than 0.15, so it is never run again. The
+# false-fail rate of every correct implementation under this rule is measured
+# by `grade.py calibrate` (autograder/calibration/accuracy.md).
+NEAR = 0.08
+RERUNS = 2
+RERUN_SEED_STEP = 1000
 
 
 def initial_params(init_seed, layers=LAYERS):
@@ -28,15 +38,19 @@ def initial_params(init_seed, layers=LAYERS):
              np.zeros((1, layers[i + 1]), np.float32)) for i in range(len(layers) - 1)]
 
 
-def make_inputs(question, slot, settings, model="mlp", p=0.0, lambd=0.0, beta=0.0):
-    """Inputs for the sandbox; keys starting with '_' stay in the grader."""
+def make_inputs(question, slot, settings, model="mlp", p=0.0, lambd=0.0, beta=0.0, attempt=0,
+                iterations=None):
+    """Inputs for the sandbox; keys starting with '_' stay in the grader. Run
+    ``attempt`` > 0 uses other initial weights and training seeds."""
     X_train, y_train, X_test, y_test = moons_arrays(settings.data_seed)
+    shift = RERUN_SEED_STEP * attempt
     inputs = {"X_train": X_train, "y_train": y_train, "X_test": X_test, "_y_test": y_test,
-              "iterations": np.array(settings.iterations), "lr": np.array(LEARNING_RATE),
-              "seed": np.array(settings.train_seed), "slot": np.array(slot),
-              "graded_class": np.array(question.graded_class), "model": np.array(model),
-              "p": np.array(p), "lambd": np.array(lambd), "beta": np.array(beta)}
-    for i, (W, b) in enumerate(initial_params(settings.init_seed)):
+              "iterations": np.array(iterations or settings.iterations),
+              "lr": np.array(LEARNING_RATE), "seed": np.array(settings.train_seed + shift),
+              "slot": np.array(slot), "graded_class": np.array(question.graded_class),
+              "model": np.array(model), "p": np.array(p), "lambd": np.array(lambd),
+              "beta": np.array(beta)}
+    for i, (W, b) in enumerate(initial_params(settings.init_seed + shift)):
         inputs[f"W{i}"], inputs[f"b{i}"] = W, b
     return inputs
 
@@ -55,9 +69,10 @@ def judge(inputs, outputs, train_threshold, test_threshold):
     msg = (f"after {int(inputs['iterations'])} iterations: train accuracy {acc_train:.2f} "
            f"(needs >= {train_threshold:.2f}), test accuracy {acc_test:.2f} "
            f"(needs >= {test_threshold:.2f})")
-    passed = acc_train >= train_threshold and acc_test >= test_threshold
-    return Verdict(passed, msg if passed else "the model does not learn: " + msg,
-                   min(acc_train - train_threshold, acc_test - test_threshold), 0.0)
+    margin = min(acc_train - train_threshold, acc_test - test_threshold)
+    passed = margin >= 0
+    return Verdict(passed, msg if passed else "the model does not learn: " + msg, margin, 0.0,
+                   near=not passed and margin > -NEAR)
 
 
 def check(question, slot, settings, **hyper):
@@ -67,8 +82,12 @@ def check(question, slot, settings, **hyper):
     def make(seed):  # noqa: ARG001 - the accuracy run has its own seeds
         return make_inputs(question, slot, settings, **hyper)
 
+    def rerun(seed, attempt):  # noqa: ARG001
+        return make_inputs(question, slot, settings, **hyper, attempt=attempt) \
+            if attempt <= RERUNS else None
+
     def judge_it(inputs, outputs):
         return judge(inputs, outputs, settings.train_threshold, settings.test_threshold)
 
     return question.check("accuracy", f"the MLP trained with your {question.graded_class} learns",
-                          PROBE, make, judge_it)
+                          PROBE, make, judge_it, rerun)

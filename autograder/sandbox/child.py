@@ -9,7 +9,8 @@ notebook code may not import, which modules probes and reference classes may
 come from, and where the reference parts go (``"module:PARTS"``).
 
 Protocol (JSON lines):
-    zygote -> parent   {"hello": true, "paddle": "3.3.1", "cuda": false}
+    zygote -> parent   {"hello": true, "paddle": "3.3.1", "cuda": false, "jail": {...},
+                        "bench_cpu": s, "cpu_share": 1.0}
     parent -> zygote   {"question": ..., "cpu_limit": s, "wall_limit": s,
                         "statement_limit": s, "device": "cpu",
                         "memory_bytes": n, "statements": [{"index", "cell", "source"}],
@@ -18,8 +19,8 @@ Protocol (JSON lines):
                         "checks": [{"name", "probe": "mod:func", "inputs", "output",
                                     "status"}]}
     zygote -> parent   {"question": ..., "outcome": "exited"|"timeout"|"signal"|
-                        "statement_timeout", "code": int, "elapsed": float,
-                        "mark": "s 12" | "p" | "d" | ""}
+                        "statement_timeout"|"disk_limit", "code": int, "elapsed": float,
+                        "cpu": float, "mark": "s 12" | "p" | "d" | ""}
 
 A worker: sets resource limits, redirects stdout/stderr to its capped log,
 reads its inputs, resolves its probes and imports the reference classes it
@@ -43,15 +44,16 @@ import sys
 import time
 import traceback
 
-from autograder.sandbox import seccomp
+from autograder.sandbox import jail, seccomp
 from autograder.sandbox.landlock import restrict
 from autograder.sandbox.processes import PR_SET_CHILD_SUBREAPER, kill_descendants
 
 PRINT_LIMIT = 64 * 1024          # bytes of Python-level output kept per worker
-FILE_LIMIT = 16 * 1024 * 1024    # RLIMIT_FSIZE: no file written by a worker may exceed this
 MARK_BYTES = 16                  # size of the progress mark
 STATEMENT_GRACE = 1.0            # the zygote kills a statement this long after its limit
 POLL = 0.005                     # seconds between the zygote's checks of a worker
+DISK_POLL = 0.2                  # seconds between checks of a scratch folder on disk
+OPEN_FILES = 256                 # RLIMIT_NOFILE of a worker
 
 
 class StatementTimeout(BaseException):
@@ -162,10 +164,16 @@ def _read_roots(grader_root, workdir):
     return roots
 
 
-def _confine(writable, grader_root, workdir, hidden):
-    """Landlock, seccomp, and the grader's modules hidden; returns a note."""
-    notes = [restrict(writable, _read_roots(grader_root, workdir)), seccomp.install()]
-    _hide_grader(hidden)
+def _confine(request, spec, task_group, kernel):
+    """The jail (processes, disk, capabilities), then Landlock, seccomp and the
+    grader's modules hidden; returns a note of what was applied."""
+    scratch = request["scratch"]
+    notes, refuse_processes = jail.enter(scratch, task_group, kernel)
+    os.chdir(scratch)                        # the tmpfs, when one was mounted there
+    os.makedirs("tmp", exist_ok=True)
+    notes.append(restrict([scratch], _read_roots(spec["grader_root"], request["workdir"])))
+    notes.append(seccomp.install(no_processes=refuse_processes))
+    _hide_grader(spec["hidden_modules"])
     return "; ".join(notes)
 
 
@@ -206,16 +214,23 @@ def _run_statements(statements, ns, limit, progress_fd):
     return errors
 
 
+def _write(stream, text):
+    stream.write(text.encode("utf-8", "backslashreplace"))
+    stream.flush()
+
+
 def _run_probes(checks, ns, note, student_error):
+    """Run each probe; its arrays and status go to the files opened for it."""
     import numpy as np
 
     savez, dumps = np.savez, json.dumps
-    for c, inputs, probe in checks:
+    for c, inputs, probe, (output, status_file) in checks:
         status = {"ok": False, "sandbox": note}
         try:
             out = probe(ns, inputs)
             arrays = {str(k): np.asarray(v) for k, v in dict(out).items()}
-            savez(c["output"], **arrays)
+            savez(output, **arrays)
+            output.flush()
             status["ok"] = True
         except BaseException as e:  # noqa: BLE001
             if isinstance(e, student_error):
@@ -223,8 +238,7 @@ def _run_probes(checks, ns, note, student_error):
             else:
                 status["error"] = f"{type(e).__name__}: {e}"
                 status["traceback"] = traceback.format_exc(limit=6)[-4000:]
-        with open(c["status"], "w", encoding="utf-8") as f:
-            f.write(dumps(status))
+        _write(status_file, dumps(status))
         sys.stdout.flush()
 
 
@@ -238,7 +252,7 @@ def _redirect_output(log_path):
     sys.stderr = sys.stdout
 
 
-def _worker(request, spec, progress_fd):
+def _worker(request, spec, progress_fd, task_group, kernel):
     """Body of a forked worker; never returns."""
     import numpy as np
 
@@ -249,12 +263,10 @@ def _worker(request, spec, progress_fd):
         _limit(resource.RLIMIT_CPU, int(request["cpu_limit"]) + 1)
         if request.get("memory_bytes"):
             _limit(resource.RLIMIT_AS, int(request["memory_bytes"]))
-        _limit(resource.RLIMIT_FSIZE, FILE_LIMIT)
         _limit(resource.RLIMIT_CORE, 0)
+        _limit(resource.RLIMIT_NOFILE, OPEN_FILES)
         _redirect_output(request["log"])
         scratch = request["scratch"]
-        os.makedirs(os.path.join(scratch, "tmp"), exist_ok=True)
-        os.chdir(scratch)
         os.environ["TMPDIR"] = os.path.join(scratch, "tmp")
         os.environ["MPLCONFIGDIR"] = os.path.join(scratch, "tmp")
 
@@ -263,11 +275,15 @@ def _worker(request, spec, progress_fd):
         paddle.set_device(request.get("device", "cpu"))
         # read every input, resolve every probe and load the reference classes
         # this question may use before any student code runs
+        # and open every file it writes: afterwards it may create files in its
+        # scratch folder only
         checks = []
         for c in request["checks"]:
             with np.load(c["inputs"], allow_pickle=False) as data:
                 checks.append((c, {k: data[k] for k in data.files},
-                               _resolve(c["probe"], spec["probe_modules"])))
+                               _resolve(c["probe"], spec["probe_modules"]),
+                               (open(c["output"], "wb"), open(c["status"], "wb"))))
+        slice_status = open(request["slice_status"], "wb")
         from nndl.checks.core import StudentError
 
         registry = _resolve(spec["parts"], [spec["parts"].partition(":")[0]])
@@ -275,17 +291,16 @@ def _worker(request, spec, progress_fd):
         registry.update({slot: _resolve(name, spec["reference_modules"])
                          for slot, name in request.get("references", {}).items()})
 
-        # from here on: writes only to this question's folders, reads only system and
-        # Python folders, no sockets, no signals to the zygote or the grader, and the
-        # grader's modules out of reach (each where the kernel allows it)
-        note = _confine([request["io_dir"], scratch], spec["grader_root"],
-                        request["workdir"], spec["hidden_modules"])
+        # from here on: a few tasks at most, new files only in the (small) scratch
+        # folder, reads only system and Python folders, no sockets, no signals to the
+        # zygote or the grader, and the grader's modules out of reach (each where the
+        # kernel allows it)
+        note = _confine(request, spec, task_group, kernel)
         ns = {"__name__": "__notebook__", "__builtins__": __builtins__,
               "get_ipython": _get_ipython}
         errors = _run_statements(request["statements"], ns, float(request["statement_limit"]),
                                  progress_fd)
-        with open(request["slice_status"], "w", encoding="utf-8") as f:
-            f.write(json.dumps({"errors": errors, "sandbox": note}))
+        _write(slice_status, json.dumps({"errors": errors, "sandbox": note}))
         _mark(progress_fd, "p")
         _run_probes(checks, ns, note, StudentError)
         _mark(progress_fd, "d")
@@ -314,22 +329,29 @@ def _kill(pid):
             pass
 
 
-def _wait(pid, request, progress_fd):
+def _over_disk(scratch):
+    size, files = jail.scratch_usage(scratch)
+    return size > jail.SCRATCH_BYTES or files > jail.SCRATCH_FILES
+
+
+def _wait(pid, request, progress_fd, watch_disk):
     """Wait for the worker ``pid``: kill it (and its group) past the request's
-    wall-clock limit, or when one statement runs past its own limit."""
+    wall-clock limit, when one statement runs past its own limit, or (with
+    ``watch_disk``) when its scratch folder outgrows the jail's sizes."""
     start = time.monotonic()
     wall = float(request["wall_limit"])
     statement_limit = float(request["statement_limit"]) + STATEMENT_GRACE
-    mark, since = "", start
+    mark, since, disk_checked = "", start, start
     while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
+        done, status, usage = os.wait4(pid, os.WNOHANG)
         now = time.monotonic()
         current = _read_mark(progress_fd)
         if current != mark:
             mark, since = current, now
         if done:
             kill_descendants()    # whatever the worker left running (we are a subreaper)
-            report = {"code": None, "elapsed": now - start, "mark": mark}
+            report = {"code": None, "elapsed": now - start, "mark": mark,
+                      "cpu": usage.ru_utime + usage.ru_stime}
             if os.WIFSIGNALED(status):
                 sig = os.WTERMSIG(status)
                 report.update(outcome="timeout" if sig == signal.SIGXCPU else "signal", code=sig)
@@ -341,28 +363,80 @@ def _wait(pid, request, progress_fd):
             outcome = "timeout"
         elif mark.startswith("s ") and now - since > statement_limit:
             outcome = "statement_timeout"
+        elif watch_disk and now - disk_checked > DISK_POLL:
+            disk_checked = now
+            outcome = "disk_limit" if _over_disk(request["scratch"]) else None
         if outcome:
             _kill(pid)
-            os.waitpid(pid, 0)
+            _, _, usage = os.wait4(pid, 0)
             kill_descendants()
             return {"outcome": outcome, "code": -9, "elapsed": time.monotonic() - start,
-                    "mark": mark}
+                    "mark": mark, "cpu": usage.ru_utime + usage.ru_stime}
         time.sleep(POLL)
 
 
-def _serve(spec, out):
-    for line in sys.stdin:
+def _bench(rounds=3, steps=40):
+    """CPU seconds of a fixed small paddle workload, the fastest of ``rounds``
+    (what ``autograder.limits`` compares with the calibration machine's)."""
+    import paddle
+
+    paddle.seed(0)
+    x, w1 = paddle.rand([200, 2]), paddle.rand([2, 20])
+    best = float("inf")
+    for _ in range(rounds):
+        w2 = paddle.rand([20, 1])
+        start = time.process_time()
+        for _ in range(steps):
+            h = paddle.maximum(paddle.matmul(x, w1) - 0.5, paddle.zeros([1]))
+            o = paddle.matmul(h, w2)
+            w2 = w2 - 0.01 * paddle.matmul(h.t(), o - 1.0) / 200
+        float(w2.sum())
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def _cpu_share():
+    """The CPUs this process may use under a cgroup CPU quota (1.0 without one)."""
+    try:
+        with open("/proc/self/cgroup", encoding="utf-8") as f:
+            lines = [line.rstrip("\n").split(":", 2) for line in f]
+    except OSError:
+        return 1.0
+    for number, controllers, path in lines:
+        try:
+            if number == "0" and not controllers:
+                with open(f"/sys/fs/cgroup{path.rstrip('/')}/cpu.max", encoding="utf-8") as f:
+                    quota, period = f.read().split()
+                if quota != "max":
+                    return float(quota) / float(period)
+            elif "cpu" in controllers.split(","):
+                base = f"/sys/fs/cgroup/cpu{path.rstrip('/')}"
+                with open(f"{base}/cpu.cfs_quota_us", encoding="utf-8") as f:
+                    quota = float(f.read())
+                with open(f"{base}/cpu.cfs_period_us", encoding="utf-8") as f:
+                    period = float(f.read())
+                if quota > 0:
+                    return quota / period
+        except (OSError, ValueError):
+            continue
+    return 1.0
+
+
+def _serve(spec, out, kernel):
+    for number, line in enumerate(sys.stdin):
         if not line.strip():
             continue
         request = json.loads(line)
         progress_fd = os.open(request["progress"], os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        task_group = jail.TaskGroup(kernel["pids"], f"nndl-{os.getpid()}-{number}")
         try:
             pid = os.fork()
             if pid == 0:
-                _worker(request, spec, progress_fd)
-            report = _wait(pid, request, progress_fd)
+                _worker(request, spec, progress_fd, task_group, kernel)
+            report = _wait(pid, request, progress_fd, watch_disk=not kernel["namespaces"])
         finally:
             os.close(progress_fd)
+            task_group.remove()
         report["question"] = request["question"]
         out.write(json.dumps(report) + "\n")
         out.flush()
@@ -387,11 +461,13 @@ def main():
         ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     except Exception:  # noqa: BLE001 - best effort
         pass
+    kernel = jail.features()
     hello = {"hello": True, "paddle": paddle.__version__,
-             "cuda": bool(paddle.is_compiled_with_cuda())}
+             "cuda": bool(paddle.is_compiled_with_cuda()), "jail": kernel,
+             "bench_cpu": _bench(), "cpu_share": _cpu_share()}
     out.write(json.dumps(hello) + "\n")
     out.flush()
-    _serve(spec, out)
+    _serve(spec, out, kernel)
 
 
 if __name__ == "__main__":

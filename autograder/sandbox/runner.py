@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..limits import Speed
+
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024   # uncompressed size of one probe's arrays
 HELLO_TIMEOUT = 120.0                 # seconds for the zygote to import paddle
 REPLY_SLACK = 15.0                    # parent waits this much longer than the zygote's limit
@@ -109,15 +111,6 @@ def _zygote_preexec(parent_pid, then=None):
 
 
 @dataclass
-class Limits:
-    """Time limits of one worker: CPU seconds (RLIMIT_CPU), wall-clock seconds,
-    and seconds per notebook statement."""
-    cpu: float
-    wall: float
-    statement: float
-
-
-@dataclass
 class SliceReport:
     """What the worker says of the slice's statements: ``errors`` as
     ``{index: (kind, message)}`` ("error" or "timeout"), and what it restricted."""
@@ -142,6 +135,7 @@ class Sandbox:
         self.pythonpath = pythonpath
         self.proc = None
         self.info = {}
+        self.speed = Speed()        # set from the hello by the engine
 
     # -- process management -------------------------------------------------
     def start(self):
@@ -279,13 +273,13 @@ class Sandbox:
             for e in data.get("errors", [])[:MAX_STATEMENT_ERRORS]:
                 kind = "timeout" if e.get("kind") == "timeout" else "error"
                 errors[int(e["index"])] = (kind, str(e.get("error", ""))[:1000])
-            return SliceReport(errors, str(data.get("sandbox", ""))[:200])
+            return SliceReport(errors, str(data.get("sandbox", ""))[:600])
         except Exception:  # noqa: BLE001 - written by the worker: anything may be in it
             return SliceReport()
 
     def _collect(self, c, report):
         status_path, out_path = Path(c["status"]), Path(c["output"])
-        if not status_path.exists():
+        if not status_path.exists() or status_path.stat().st_size == 0:   # opened, not written
             return ProbeResult(error=_fate(report))
         try:
             status = json.loads(status_path.read_text(encoding="utf-8", errors="replace")[:200_000])
@@ -293,7 +287,7 @@ class Sandbox:
                 raise ValueError
         except Exception:  # noqa: BLE001 - written by the worker: anything may be in it
             return ProbeResult(error="the check's status could not be read")
-        note = str(status.get("sandbox", ""))[:200]
+        note = str(status.get("sandbox", ""))[:600]
         if not status.get("ok"):
             return ProbeResult(error=str(status.get("error", "unknown error"))[:2000],
                                sandbox_note=note)
@@ -320,6 +314,8 @@ def _fate(report):
                 signal.SIGXFSZ: "output file too large", signal.SIGABRT: "aborted"}.get(
             sig, f"killed by signal {sig}")
         return f"the code crashed: {name}"
+    if outcome == "disk_limit":
+        return "stopped: the code wrote more to disk than a question may (16 MB, 1000 files)"
     if outcome == "exited":
         return f"the process exited early (exit code {report.get('code')}) before this check ran"
     return "the sandbox stopped responding while running this question"

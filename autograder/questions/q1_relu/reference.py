@@ -1,4 +1,7 @@
-"""Reference ReLU:  A = max(Z, 0);  dZ = dA * (Z > 0)."""
+"""Reference ReLU:  A = max(Z, 0);  dZ = dA * (Z > 0).
+
+Written for speed (it is in every other question's accuracy run): one
+operation each way, the mask kept from the forward."""
 
 import paddle
 
@@ -7,12 +10,12 @@ from autograder.reference.base import _Operator
 
 class ReLU(_Operator):
     def __init__(self):
-        self.inputs = None
+        self.mask = None
         self.params = None
 
     def forward(self, inputs):
-        self.inputs = inputs
-        return paddle.maximum(inputs, paddle.zeros_like(inputs))
+        self.mask = inputs > 0
+        return paddle.nn.functional.relu(inputs)
 
     def backward(self, outputs_grads):
-        return outputs_grads * (self.inputs > 0).astype(outputs_grads.dtype)
+        return outputs_grads * self.mask.astype(outputs_grads.dtype)

@@ -1,0 +1,303 @@
+"""``grade.py calibrate``: measure what the accuracy tests and the time limits
+are set from, and write ``autograder/calibration/``.
+
+- **Separation** (``accuracy.md``/``.json``): every correct implementation (the
+  reference, the book's code ``tests/variants/book.py`` and each correct variant
+  of ``tests/variants/correct/``) of every question, trained over data seeds x
+  initial-weight seeds, with its accuracy at several iteration counts; and each
+  wrong variant of ``tests/variants/wrong/`` at the grading seeds. The
+  thresholds are the lowest correct accuracy at the chosen count minus a
+  margin (the config's comment says which).
+- **False fails**: every correct implementation at the config's iterations and
+  thresholds over ``--false-fail-seeds`` seeds (initial weights and training
+  seed k = 0, 1, ...; the grading data), judged by the grader's own check,
+  including its rule of running again with other seeds when a run fails close
+  to a threshold. Target: no false fail.
+- **Timing** (``--timing``, ``timing.json``): the worker CPU time of each
+  question on the solution notebook, graded in the sandbox, and the sandbox's
+  speed benchmark, from which ``autograder.limits`` sets every question's time
+  limit on any machine.
+
+Runs in-process (these are the grader's own implementations), on ``--jobs``
+processes. Needs the repository's ``tests/variants``.
+"""
+
+import dataclasses
+import json
+import math
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+VARIANTS = ROOT / "tests" / "variants"
+OUT = ROOT / "autograder" / "calibration"
+MARGIN = 0.05                       # thresholds: lowest correct accuracy - MARGIN, floored to 0.05
+
+
+def _implementations(lab):
+    """(name, source or None) of the reference, the book and the correct variants."""
+    yield "reference", None
+    yield "book", ""
+    for path in sorted((VARIANTS / "correct").glob("*.py")):
+        yield path.stem, path.read_text()
+
+
+def _namespace(lab, source):
+    """The classes of an implementation: the reference's, or the book's with a
+    variant's classes over them."""
+    if source is None:
+        return lab.reference_classes()
+    ns = {"__name__": "__calibration__"}
+    exec((VARIANTS / "book.py").read_text(), ns)  # noqa: S102 - the repository's own fixtures
+    exec(source, ns)  # noqa: S102
+    return ns
+
+
+def _defines(source, cls):
+    return source is None or source == "" or f"class {cls}" in source
+
+
+def _lab_with(cfg, **accuracy):
+    from ..lab import load_lab
+
+    return load_lab(dataclasses.replace(cfg, accuracy=dataclasses.replace(cfg.accuracy,
+                                                                          **accuracy)))
+
+
+def _accuracy_check(lab, question):
+    return next(c for c in lab.unit(question).checks if c.short_name == "accuracy")
+
+
+def _accuracies(cfg, name, source, question, data_seed, init_seed, checkpoints):
+    """{iterations: (train, test)} of one training run."""
+    import importlib
+
+    lab = _lab_with(cfg, data_seed=data_seed, init_seed=init_seed, iterations=max(checkpoints))
+    measure = importlib.import_module(f"{lab.settings.reference}.accuracy").accuracy
+    check = _accuracy_check(lab, question)
+    inputs = check.make_inputs(0)
+    lab.plug_references(question)
+    out = check.probe_function()(_namespace(lab, source),
+                                 {k: v for k, v in inputs.items() if not k.startswith("_")},
+                                 checkpoints=checkpoints)
+    return {it: (measure(out[f"train_logits_{it}"], inputs["y_train"]),
+                 measure(out[f"test_logits_{it}"], inputs["_y_test"])) for it in checkpoints}
+
+
+def _verdict(cfg, name, source, question, seed):
+    """(first run passed, passed after the grader's rule, runs) at seed ``seed``."""
+    from nndl.checks import run_in_process
+
+    lab = _lab_with(cfg, init_seed=seed, train_seed=seed)
+    check = _accuracy_check(lab, question)
+    lab.plug_references(question)
+    ns = _namespace(lab, source)
+    verdict = first = run_in_process(check, ns, cfg.seeds.checks)
+    runs = 1
+    while not verdict.passed and verdict.near and check.rerun is not None:
+        inputs = check.rerun(cfg.seeds.checks, runs)
+        if inputs is None:
+            break
+        verdict = run_in_process(check, ns, cfg.seeds.checks, inputs)
+        runs += 1
+    return first.passed, verdict.passed, runs
+
+
+def _task(args):
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    kind, cfg, name, source, question, *rest = args
+    try:
+        if kind == "accuracy":
+            return args, _accuracies(cfg, name, source, question, *rest)
+        return args, _verdict(cfg, name, source, question, *rest)
+    except Exception as e:  # noqa: BLE001 - a wrong variant may fail to train
+        return args, {"error": f"{type(e).__name__}: {e}"}
+
+
+def _run_all(tasks, jobs, say):
+    import multiprocessing as mp
+
+    results, start = [], time.time()
+    pool = mp.get_context("fork").Pool(jobs)
+    try:
+        for i, result in enumerate(pool.imap_unordered(_task, tasks), 1):
+            results.append(result)
+            if i % 20 == 0 or i == len(tasks):
+                say(f"[{time.time() - start:6.0f}s] {i}/{len(tasks)} runs")
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+    return results
+
+
+def _separation_tasks(cfg, lab, data_seeds, init_seeds, checkpoints):
+    tasks = []
+    for name, source in _implementations(lab):
+        for unit in lab.units:
+            if _defines(source, unit.graded_class):
+                tasks += [("accuracy", cfg, name, source, unit.id, d, i, checkpoints)
+                          for d in range(data_seeds) for i in range(init_seeds)]
+    for path in sorted((VARIANTS / "wrong").glob("*.py")):
+        source = path.read_text()
+        for unit in lab.units:
+            if f"class {unit.graded_class}" in source:
+                tasks.append(("accuracy", cfg, f"wrong:{path.stem}", source, unit.id,
+                              cfg.accuracy.data_seed, cfg.accuracy.init_seed, checkpoints))
+    return tasks
+
+
+def _false_fail_tasks(cfg, lab, seeds):
+    return [("verdict", cfg, name, source, unit.id, k)
+            for name, source in _implementations(lab) for unit in lab.units
+            if _defines(source, unit.graded_class) for k in range(seeds)]
+
+
+def _summaries(results, checkpoints):
+    correct, wrong = {}, []
+    for (kind, _, name, _, question, *rest), value in results:
+        if kind != "accuracy":
+            continue
+        if name.startswith("wrong:"):
+            wrong.append({"variant": name[6:], "question": question,
+                          "acc": {str(k): v for k, v in value.items()}})
+        elif "error" not in value:
+            correct.setdefault(question, []).append(value)
+    summary = {}
+    for question, runs in sorted(correct.items()):
+        summary[question] = {str(it): {"train_min": min(r[it][0] for r in runs),
+                                       "train_mean": sum(r[it][0] for r in runs) / len(runs),
+                                       "test_min": min(r[it][1] for r in runs),
+                                       "test_mean": sum(r[it][1] for r in runs) / len(runs),
+                                       "runs": len(runs)} for it in checkpoints}
+    return summary, sorted(wrong, key=lambda w: (w["question"], w["variant"]))
+
+
+def _false_fails(results):
+    table = {}
+    for (kind, _, name, _, question, *_), value in results:
+        if kind != "verdict" or isinstance(value, dict):
+            continue
+        first, final, runs = value
+        row = table.setdefault(f"{question} {name}", {"seeds": 0, "first_run_fails": 0,
+                                                     "fails": 0, "reruns": 0})
+        row["seeds"] += 1
+        row["first_run_fails"] += not first
+        row["fails"] += not final
+        row["reruns"] += runs - 1
+    return dict(sorted(table.items()))
+
+
+def _markdown(command, cfg, checkpoints, summary, wrong, false_fails, elapsed):
+    acc = cfg.accuracy
+    lines = ["# Accuracy-test calibration", "", f"Generated by `{command}` in {elapsed:.0f} s.",
+             "", "## Separation", "",
+             "Correct implementations (the reference, the book's code, the correct variants) "
+             "over data seeds x initial-weight seeds: lowest (mean) accuracy.", "",
+             "| question | iterations | runs | train min (mean) | test min (mean) |",
+             "|---|---|---|---|---|"]
+    for question, per in summary.items():
+        for it, s in per.items():
+            lines.append(f"| {question} | {it} | {s['runs']} | {s['train_min']:.3f} "
+                         f"({s['train_mean']:.3f}) | {s['test_min']:.3f} ({s['test_mean']:.3f}) |")
+    for it in checkpoints:
+        lo_train = min(per[str(it)]["train_min"] for per in summary.values())
+        lo_test = min(per[str(it)]["test_min"] for per in summary.values())
+        lines.append(f"\nAt {it} iterations: lowest train {lo_train:.3f}, test {lo_test:.3f}; "
+                     f"thresholds by the rule (min - {MARGIN}, floored to 0.05): train "
+                     f"{math.floor((lo_train - MARGIN) * 20) / 20:.2f}, test "
+                     f"{math.floor((lo_test - MARGIN) * 20) / 20:.2f}.")
+    lines += ["", "Wrong variants at the grading seeds: train / test accuracy.", "",
+              "| variant | question | " + " | ".join(map(str, checkpoints)) + " |",
+              "|---|---|" + "---|" * len(checkpoints)]
+    for w in wrong:
+        cells = ([w["acc"]["error"][:60]] + [""] * (len(checkpoints) - 1) if "error" in w["acc"]
+                 else [f"{w['acc'][str(c)][0]:.2f} / {w['acc'][str(c)][1]:.2f}"
+                       for c in checkpoints])
+        lines.append(f"| {w['variant']} | {w['question']} | " + " | ".join(cells) + " |")
+    if false_fails:
+        seeds = max(r["seeds"] for r in false_fails.values())
+        lines += ["", "## False fails", "",
+                  f"Every correct implementation at the grading settings ({acc.iterations} "
+                  f"iterations, thresholds train {acc.train_threshold:.2f} / test "
+                  f"{acc.test_threshold:.2f}) over {seeds} seeds (initial weights and training "
+                  "seed k = 0..; the grading data), judged by the grader's accuracy check with "
+                  "its rule of running again with other seeds when a run fails close to a "
+                  "threshold.", "",
+                  "| question, implementation | seeds | first run failed | failed after the "
+                  "rule | extra runs |", "|---|---|---|---|---|"]
+        for key, r in false_fails.items():
+            lines.append(f"| {key} | {r['seeds']} | {r['first_run_fails']} | {r['fails']} | "
+                         f"{r['reruns']} |")
+        total = sum(r["fails"] for r in false_fails.values())
+        runs = sum(r["seeds"] for r in false_fails.values())
+        lines.append(f"\nFalse fails after the rule: {total} of {runs} gradings.")
+    return "\n".join(lines) + "\n"
+
+
+def calibrate_timing(cfg, repeat, say):
+    """The solution notebook graded ``repeat`` times in the sandbox: the lowest
+    worker CPU time of each question, and the sandbox's speed benchmark."""
+    from ..engine import grade_notebook, open_sandbox
+
+    best, bench = {}, []
+    solution = ROOT / "solutions" / cfg.lab.notebook
+    with open_sandbox(cfg) as sandbox:
+        for _ in range(repeat):
+            result = grade_notebook(solution, cfg, sandbox=sandbox)
+            if result.score != result.max_score:
+                raise RuntimeError(f"the solution scored {result.score}: {result.to_text()}")
+            for question, log in result.staff["questions"].items():
+                cpu = log["report"]["cpu"]
+                best[question] = min(best.get(question, cpu), cpu)
+            say(f"timing: {({q: round(c, 2) for q, c in best.items()})}")
+        bench.append(sandbox.info["bench_cpu"])
+    return {"bench_cpu": min(bench), "iterations": cfg.accuracy.iterations,
+            "questions": {q: round(c, 3) for q, c in best.items()},
+            "measured": time.strftime("%Y-%m-%d"), "repeat": repeat}
+
+
+def main(accuracy=True, timing=False, data_seeds=3, init_seeds=3, checkpoints="500,1000,2000",
+         false_fail_seeds=20, jobs=2, config=None, out=None, repeat=3, quiet=False):
+    """Run the calibrations asked for and write their files into ``out``."""
+    import sys
+
+    from ..config import load_config
+    from ..lab import load_lab
+
+    def say(text):
+        if not quiet:
+            print(text, file=sys.stderr, flush=True)
+
+    cfg = load_config(config)
+    lab = load_lab(cfg)
+    out = Path(out or OUT)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.time()
+    if accuracy:
+        points = sorted({int(c) for c in str(checkpoints).split(",")})
+        tasks = _separation_tasks(cfg, lab, data_seeds, init_seeds, points)
+        tasks += _false_fail_tasks(cfg, lab, false_fail_seeds)
+        say(f"{len(tasks)} training runs on {jobs} processes")
+        results = _run_all(tasks, jobs, say)
+        summary, wrong = _summaries(results, points)
+        false_fails = _false_fails(results)
+        command = (f"grade.py calibrate --data-seeds {data_seeds} --init-seeds {init_seeds} "
+                   f"--checkpoints {','.join(map(str, points))} --false-fail-seeds "
+                   f"{false_fail_seeds}")
+        (out / "accuracy.json").write_text(json.dumps(
+            {"command": command, "checkpoints": points, "margin": MARGIN, "summary": summary,
+             "wrong_runs": wrong, "false_fails": false_fails,
+             "settings": dataclasses.asdict(cfg.accuracy)}, indent=1))
+        text = _markdown(command, cfg, points, summary, wrong, false_fails, time.time() - start)
+        (out / "accuracy.md").write_text(text)
+        say(text)
+    if timing:
+        data = calibrate_timing(cfg, repeat, say)
+        (out / "timing.json").write_text(json.dumps(data, indent=1) + "\n")
+        say(json.dumps(data))
+    return 0

@@ -1,0 +1,247 @@
+"""The worker's jail: what a sandbox worker does to itself after the fork and
+before it runs student code, and what the zygote prepares for it.
+
+- **Processes**: at most TASK_LIMIT processes and threads in all. Not root: a
+  new user namespace with RLIMIT_NPROC = TASK_LIMIT (the kernel counts a
+  user's tasks per user namespace, so only the worker's own count). Root
+  (whom RLIMIT_NPROC never limits): a pids cgroup per worker (cgroup v1 or
+  v2). Where neither exists, seccomp makes process creation fail (threads
+  are then bounded by the address-space limit only); the staff log says so.
+- **Disk**: a private mount namespace where every mount is read-only and the
+  worker's scratch folder is a new tmpfs of SCRATCH_BYTES and SCRATCH_FILES
+  files, which vanishes with the worker. Its log and output files are opened
+  before, and each is capped at FILE_LIMIT bytes (RLIMIT_FSIZE). Where no
+  mount namespace can be made, the scratch folder is on disk and the zygote
+  kills a worker whose scratch exceeds those sizes (``scratch_usage``).
+- **Capabilities** are dropped once that is set up (neither root nor the
+  user namespace's owner can undo it); then Landlock (writes only in the
+  scratch folder, reads only system and Python folders), seccomp (no
+  sockets) and the grader's modules hidden (:mod:`.child`).
+
+Everything is best effort on the kernel at hand: :func:`features` probes it
+once, in a throwaway process, and each worker's note says what it applied.
+"""
+
+import ctypes
+import os
+import resource
+
+TASK_LIMIT = 64                    # processes + threads of a worker
+SCRATCH_BYTES = 16 * 2**20         # the scratch tmpfs
+SCRATCH_FILES = 1000               # inodes of the scratch tmpfs
+FILE_LIMIT = 4 * 2**20             # RLIMIT_FSIZE: each file a worker writes
+
+CLONE_NEWUSER, CLONE_NEWNS = 0x10000000, 0x00020000
+MS_REC, MS_PRIVATE = 0x4000, 1 << 18
+AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = -100, 0x8000, 0x1
+SYS_MOUNT_SETATTR, SYS_CAPSET = 442, 126 if os.uname().machine == "x86_64" else 91
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
+PR_CAPBSET_DROP, PR_SET_DUMPABLE, CAP_LAST = 24, 4, 63
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
+                ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def _check(result, what):
+    if result != 0:
+        raise OSError(ctypes.get_errno(), f"{what}: {os.strerror(ctypes.get_errno())}")
+
+
+# -- namespaces and mounts (in the worker) ---------------------------------------------
+def _new_namespaces():
+    """A new mount namespace (and, not as root, a user namespace in which this
+    process keeps its own uid and gid); returns what was made."""
+    uid, gid = os.getuid(), os.getgid()
+    if uid == 0:
+        _check(_libc.unshare(CLONE_NEWNS), "unshare(mount)")
+        return "mount namespace"
+    _libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)        # /proc/self/*_map writable by us
+    _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare(user, mount)")
+    with open("/proc/self/setgroups", "w") as f:
+        f.write("deny")
+    with open("/proc/self/uid_map", "w") as f:
+        f.write(f"{uid} {uid} 1")
+    with open("/proc/self/gid_map", "w") as f:
+        f.write(f"{gid} {gid} 1")
+    resource.setrlimit(resource.RLIMIT_NPROC, (TASK_LIMIT, TASK_LIMIT))
+    return f"user namespace with at most {TASK_LIMIT} tasks"
+
+
+def _private_mounts(scratch):
+    """Every mount read-only, ``scratch`` a new small tmpfs; returns notes."""
+    _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount private")
+    notes = []
+    attr = _MountAttr(MOUNT_ATTR_RDONLY, 0, 0, 0)
+    if _libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, b"/", AT_RECURSIVE, ctypes.byref(attr),
+                     ctypes.c_size_t(ctypes.sizeof(attr))) == 0:
+        notes.append("every mount read-only")
+    options = (f"size={SCRATCH_BYTES},nr_inodes={SCRATCH_FILES},mode=0700,"
+               f"uid={os.getuid()},gid={os.getgid()}")
+    _check(_libc.mount(b"tmpfs", os.fsencode(scratch), b"tmpfs", 0, options.encode()),
+           "mount tmpfs")
+    notes.append(f"scratch: a {SCRATCH_BYTES // 2**20} MB tmpfs of {SCRATCH_FILES} files")
+    return notes
+
+
+def _drop_capabilities():
+    header = _CapHeader(LINUX_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()
+    for cap in range(CAP_LAST + 1):
+        _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
+    _check(_libc.syscall(SYS_CAPSET, ctypes.byref(header), ctypes.byref(data)), "capset")
+
+
+# -- the zygote's side -------------------------------------------------------------------
+def _pids_hierarchy():
+    """The folder under which a root zygote can make pids cgroups, or None."""
+    try:
+        with open("/proc/self/cgroup", encoding="utf-8") as f:
+            lines = [line.rstrip("\n").split(":", 2) for line in f]
+    except OSError:
+        return None
+    for _, controllers, path in lines:
+        if "pids" in controllers.split(","):
+            base = os.path.join("/sys/fs/cgroup/pids", path.lstrip("/"))
+            if os.access(base, os.W_OK):
+                return base
+    for number, controllers, path in lines:
+        if number == "0" and not controllers:
+            base = os.path.join("/sys/fs/cgroup", path.lstrip("/"))
+            try:
+                with open(os.path.join(base, "cgroup.subtree_control"), encoding="utf-8") as f:
+                    if "pids" in f.read().split() and os.access(base, os.W_OK):
+                        return base
+            except OSError:
+                pass
+    return None
+
+
+class TaskGroup:
+    """A pids cgroup for one worker (made by a root zygote), or nothing."""
+
+    def __init__(self, base, name):
+        self.path = None
+        if base is None:
+            return
+        path = os.path.join(base, name)
+        try:
+            os.mkdir(path)
+            with open(os.path.join(path, "pids.max"), "w") as f:
+                f.write(str(TASK_LIMIT))
+            self.path = path
+        except OSError:
+            self.remove(path)
+
+    def join(self):
+        """Move the calling process (the worker) into the group."""
+        with open(os.path.join(self.path, "cgroup.procs"), "w") as f:
+            f.write("0")
+
+    def remove(self, path=None):
+        path = path or self.path
+        if path:
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass
+
+
+def scratch_usage(scratch, max_files=SCRATCH_FILES + 1):
+    """(bytes, files) beneath ``scratch``, counting at most ``max_files`` files."""
+    size = files = 0
+    stack = [scratch]
+    while stack and files < max_files:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    files += 1
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    else:
+                        size += entry.stat(follow_symlinks=False).st_size
+        except OSError:
+            continue
+    return size, files
+
+
+def _try(fn, *args):
+    try:
+        return fn(*args)
+    except OSError:
+        return None
+
+
+def features():
+    """What this kernel and this user allow a worker, tried in a throwaway fork:
+    ``{"namespaces": bool, "pids": cgroup base or None}``."""
+    import tempfile
+
+    scratch = tempfile.mkdtemp(prefix="nndl-probe-")
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        ok = b"0"
+        try:
+            _new_namespaces()
+            _private_mounts(scratch)
+            ok = b"1"
+        except BaseException:  # noqa: BLE001
+            pass
+        finally:
+            os.write(write, ok)
+            os._exit(0)
+    os.close(write)
+    answer = os.read(read, 1)
+    os.close(read)
+    os.waitpid(pid, 0)
+    _try(os.rmdir, scratch)
+    return {"namespaces": answer == b"1",
+            "pids": _pids_hierarchy() if os.getuid() == 0 else None}
+
+
+# -- the worker's side -----------------------------------------------------------------
+def enter(scratch, task_group, kernel):
+    """Confine the calling worker (see the module doc); returns notes for the
+    staff log and whether process creation must be refused by seccomp."""
+    notes, capped = [], False
+    if task_group is not None and task_group.path:
+        task_group.join()
+        notes.append(f"pids cgroup of at most {TASK_LIMIT} tasks")
+        capped = True
+    if kernel.get("namespaces"):
+        try:
+            made = _new_namespaces()
+            capped = capped or made.startswith("user")
+            notes.append(made)
+            notes += _private_mounts(scratch)
+        except OSError as e:
+            notes.append(f"no private mounts ({e.strerror or e})")
+    else:
+        notes.append("no private mounts: scratch on disk, its size watched")
+    _limit_file_sizes()
+    try:
+        _drop_capabilities()
+    except OSError as e:
+        notes.append(f"capabilities not dropped ({e})")
+    if not capped:
+        notes.append("no process limit in this kernel: process creation refused")
+    return notes, not capped
+
+
+def _limit_file_sizes():
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    limit = FILE_LIMIT if hard == resource.RLIM_INFINITY else min(FILE_LIMIT, hard)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
