@@ -4,7 +4,7 @@ parses arguments and calls the ``main(**kwargs)`` of one subcommand package.
     grade.py grade NOTEBOOK [--results results.json]   grade one submission
     grade.py batch SUBMISSIONS_DIR --out OUT_DIR        grade a class
     grade.py gradescope [--out autograder.zip]          build the Gradescope zip
-    grade.py selftest [--device cpu|gpu]                check an installation
+    grade.py selftest [--device cpu|gpu]                check an installation (GPU graders)
     grade.py calibrate                                  calibrate the accuracy tests
     grade.py build                                      regenerate the notebooks
     grade.py config                                     list every setting
@@ -92,6 +92,13 @@ def build_parser():
     p.add_argument("--out", default="autograder.zip", help="where to write the zip")
     p.add_argument("--config", help="grading config to bundle (default: grading.toml)")
 
+    p = sub.add_parser("selftest", help="grade the bundled examples on this installation "
+                                        "(and device) and compare every verdict")
+    _device(p)
+    p.add_argument("--record", action="store_true",
+                   help="record the verdicts as the expected ones (on the CPU)")
+    _common(p)
+
     p = sub.add_parser("calibrate", help="measure the accuracy tests' separation and false "
                                          "fails, and the reference's time per question")
     p.add_argument("--no-accuracy", dest="accuracy", action="store_false",
@@ -120,7 +127,7 @@ def build_parser():
 
 COMMANDS = {"grade": "autograder.grade", "batch": "autograder.batch",
             "gradescope": "autograder.gradescope.build", "build": "autograder.build",
-            "calibrate": "autograder.calibrate",
+            "calibrate": "autograder.calibrate", "selftest": "autograder.selftest",
             "config": None}
 
 

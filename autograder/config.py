@@ -50,7 +50,7 @@ class LabSettings:
 class RunSettings:
     device: str = setting("auto", "where paddle runs: auto (gpu when paddle has CUDA), cpu, gpu",
                           DEVICES)
-    time_limit_factor: float = setting(10.0, "a question's worker may take this many times the "
+    time_limit_factor: float = setting(15.0, "a question's worker may take this many times the "
                                              "reference's time for it (see autograder/limits.py)")
     question_time_limit: float = setting(60.0, "seconds for a question the calibration does not "
                                                "know, and the most any question gets")

@@ -131,8 +131,10 @@ class Grading:
         return True
 
     def grade(self, sandbox):
+        sandbox.reset()
         self.result.staff.update(device=sandbox.device, paddle=sandbox.info.get("paddle"),
-                                 jail=sandbox.info.get("jail"), speed=asdict(sandbox.speed))
+                                 jail=sandbox.info.get("jail"), speed=asdict(sandbox.speed),
+                                 sandbox_grading=sandbox.gradings)
         for unit in self.lab.units:
             if self.progress:
                 self.progress(unit.id)
@@ -320,7 +322,6 @@ def grade_notebook(path, config=None, *, device=None, workdir=None, sandbox_fact
     if not grading.read():
         return grading.finish()
     if sandbox is not None:
-        sandbox.reset()
         grading.grade(sandbox)
         return grading.finish()
     with open_sandbox(cfg, lab, device=device, workdir=workdir, factory=sandbox_factory) as box:

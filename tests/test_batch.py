@@ -279,26 +279,60 @@ def graded_log(out):
     return [json.loads(line)["student_id"] for line in lines]
 
 
-def small_class(subs, tmp):
-    """Four quick submissions (25, 0, 4, 0 points) and a folder without a notebook."""
+def waiting_relu(go):
+    """A correct ReLU whose forward waits until the file ``go`` exists: the
+    submission that cannot finish before the test has signalled. (/dev is
+    readable from the sandbox; the test creates ``go`` in /dev/shm.)"""
+    return RELU.replace("        self.inputs = inputs\n",
+                        "        self.inputs = inputs\n        import os, time\n"
+                        f"        while not os.path.exists({str(go)!r}):\n"
+                        "            time.sleep(0.05)\n")
+
+
+def small_class(subs, tmp, go):
+    """Four quick submissions (25, 0, 4, 0 points), one that waits for ``go`` (25)
+    and a folder without a notebook."""
     subs.mkdir()
     nothing = nb_bytes({}, tmp)
     for i, data in enumerate([nb_bytes({"ReLU": RELU}, tmp), nothing,
-                              nb_bytes({"ReLU": WRONG_RELU}, tmp), nothing]):
+                              nb_bytes({"ReLU": WRONG_RELU}, tmp), nothing,
+                              nb_bytes({"ReLU": waiting_relu(go)}, tmp)]):
         (subs / f"s{i}.ipynb").write_bytes(data)
     (subs / "empty").mkdir()
 
 
-def test_sigkill_mid_batch_then_rerun_gives_the_uninterrupted_gradebook(tmp_path, short_config):
+@pytest.fixture
+def go(tmp_path):
+    """A file the waiting submission waits for (created by the test)."""
+    path = Path("/dev/shm") / f"nndl-test-go-{uuid.uuid4().hex}"
+    yield path
+    path.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="module")
+def patient_config(tmp_path_factory):
+    """Time limits so long that only the test ends the waiting submission."""
+    text = (ROOT / "autograder" / "grading.toml").read_text()
+    text = text.replace("time_limit_factor = 15", "time_limit_factor = 10000")
+    text = text.replace("question_time_limit = 60", "question_time_limit = 900")
+    path = tmp_path_factory.mktemp("patient") / "grading.toml"
+    path.write_text(text)
+    return path
+
+
+def test_sigkill_mid_batch_then_rerun_gives_the_uninterrupted_gradebook(tmp_path,
+                                                                         patient_config, go):
     subs = tmp_path / "subs"
-    small_class(subs, tmp_path)
+    small_class(subs, tmp_path, go)
     reference = tmp_path / "reference"
-    assert run_batch(subs, reference, short_config, "--jobs", "2").returncode == 0
+    go.touch()                                       # uninterrupted: nobody waits
+    assert run_batch(subs, reference, patient_config, "--jobs", "2").returncode == 0
+    go.unlink()
 
     out, marker = tmp_path / "out", uuid.uuid4().hex
-    proc, sandbox_tmp = start_batch(subs, out, short_config, tmp_path, marker)
+    proc, sandbox_tmp = start_batch(subs, out, patient_config, tmp_path, marker)
     try:
-        wait_for_first_result(out, proc)
+        wait_for_first_result(out, proc)             # s4 is waiting for `go`: not finished
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
         assert_no_stray_processes(marker, sandbox_tmp)
@@ -310,29 +344,31 @@ def test_sigkill_mid_batch_then_rerun_gives_the_uninterrupted_gradebook(tmp_path
         proc.stderr.close()
     finished = {p.parent.name: (p.parent / "results.json").stat()
                 for p in out.glob("*/batch.json")}
-    assert 1 <= len(finished) < 4
+    assert 1 <= len(finished) < 5 and "s4" not in finished
     assert not (out / "gradebook.csv").exists()
     logged_before = len(graded_log(out))
 
-    rerun = run_batch(subs, out, short_config, "--jobs", "2")
+    go.touch()
+    rerun = run_batch(subs, out, patient_config, "--jobs", "2")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert f"{4 - len(finished)} to grade, {len(finished)} already graded" in rerun.stderr
+    assert f"{5 - len(finished)} to grade, {len(finished)} already graded" in rerun.stderr
     for sid, st in finished.items():
         now = (out / sid / "results.json").stat()
         assert (now.st_ino, now.st_mtime_ns) == (st.st_ino, st.st_mtime_ns), sid
     regraded = graded_log(out)[logged_before:]
-    assert sorted(regraded) == sorted({f"s{i}" for i in range(4)} - set(finished))
+    assert sorted(regraded) == sorted({f"s{i}" for i in range(5)} - set(finished))
     assert (out / "gradebook.csv").read_text() == (reference / "gradebook.csv").read_text()
     rows = gradebook(out)
-    assert [rows[f"s{i}"]["total"] for i in range(4)] == ["25", "0", "4", "0"]
+    assert [rows[f"s{i}"]["total"] for i in range(5)] == ["25", "0", "4", "0", "25"]
     assert rows["empty"]["status"] == "no_notebook"
 
 
-def test_ctrl_c_stops_cleanly_keeping_finished_results(tmp_path, short_config):
+def test_ctrl_c_stops_cleanly_keeping_finished_results(tmp_path, patient_config, go):
+    """Deterministic: one submission waits until the test has sent Ctrl-C."""
     subs = tmp_path / "subs"
-    small_class(subs, tmp_path)
+    small_class(subs, tmp_path, go)
     out, marker = tmp_path / "out", uuid.uuid4().hex
-    proc, sandbox_tmp = start_batch(subs, out, short_config, tmp_path, marker)
+    proc, sandbox_tmp = start_batch(subs, out, patient_config, tmp_path, marker)
     try:
         wait_for_first_result(out, proc)
         os.killpg(proc.pid, signal.SIGINT)          # what the terminal sends on Ctrl-C
@@ -348,8 +384,35 @@ def test_ctrl_c_stops_cleanly_keeping_finished_results(tmp_path, short_config):
         proc.stderr.close()
     for marker_file in out.glob("*/batch.json"):
         json.loads((marker_file.parent / "results.json").read_text())
-    assert list(out.glob("*/batch.json"))
+    assert list(out.glob("*/batch.json")) and not (out / "s4" / "batch.json").exists()
     assert not (out / "gradebook.csv").exists()
+
+
+def test_a_warm_sandbox_shows_nothing_of_one_submission_to_the_next(tmp_path, short_config):
+    """One batch worker grades both (--jobs 1) in one sandbox; the first leaves a
+    file, module attributes and an environment variable behind, the second's
+    ReLU is wrong if it sees any of them."""
+    leaker = RELU.replace("        self.inputs = inputs\n", """        self.inputs = inputs
+        import os, numpy, nndl.op
+        open("leak.txt", "w").write("x")
+        numpy.LEAK = nndl.op.LEAK = 1
+        os.environ["NNDL_LEAK"] = "1"
+""")
+    detector = RELU.replace("        self.inputs = inputs\n", """        self.inputs = inputs
+        import os, numpy, nndl.op
+        if (os.listdir(".") != ["tmp"] or hasattr(numpy, "LEAK") or hasattr(nndl.op, "LEAK")
+                or "NNDL_LEAK" in os.environ):
+            return inputs * 0
+""")
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    subs.mkdir()
+    (subs / "a_leaker.ipynb").write_bytes(nb_bytes({"ReLU": leaker}, tmp_path))
+    (subs / "b_detector.ipynb").write_bytes(nb_bytes({"ReLU": detector}, tmp_path))
+    proc = run_batch(subs, out, short_config, "--jobs", "1")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert gradebook(out)["b_detector"]["total"] == "25"
+    staff = json.loads((out / "b_detector" / "results.staff.json").read_text())
+    assert staff["sandbox_grading"] == 2                 # the same, warm sandbox
 
 
 # -- grader errors ---------------------------------------------------------------

@@ -136,6 +136,7 @@ class Sandbox:
         self.proc = None
         self.info = {}
         self.speed = Speed()        # set from the hello by the engine
+        self.gradings = 0           # submissions graded in this sandbox so far
 
     # -- process management -------------------------------------------------
     def start(self):
@@ -143,7 +144,8 @@ class Sandbox:
         spec = dict(self.spec, grader_root=str(self.pythonpath or self.spec["grader_root"]))
         try:
             self.proc = subprocess.Popen(
-                [self.python, "-u", "-m", "autograder.sandbox.child", json.dumps(spec)],
+                [self.python, "-u", "-m", "autograder.sandbox.child", str(self.workdir),
+                 json.dumps(spec)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
                 cwd=self.workdir, env=child_env(self.pythonpath), start_new_session=True,
                 preexec_fn=_zygote_preexec(os.getpid(), self.preexec_fn))
@@ -202,8 +204,11 @@ class Sandbox:
     # -- requests -----------------------------------------------------------
     def reset(self):
         """Forget everything of the last submission (folders, logs) before the next."""
-        for sub in ("io", "scratch"):
-            shutil.rmtree(self.workdir / sub, ignore_errors=True)
+        self.gradings += 1
+        for sub in ("io", "scratch"):          # their contents (the folders' owners stay)
+            folder = self.workdir / sub
+            for child in (folder.iterdir() if folder.is_dir() else ()):
+                shutil.rmtree(child, ignore_errors=True)
         for log in self.workdir.glob("*.log"):
             if log.name != "zygote.log":
                 log.unlink(missing_ok=True)

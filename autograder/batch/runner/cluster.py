@@ -1,4 +1,5 @@
-"""Dask runner: the same per-submission jobs (``job.run_job``) submitted to a
+"""Dask runner: the same per-submission jobs (``job.run_job``, each worker
+thread keeping a warm sandbox) submitted to a
 Dask distributed scheduler. Workers need this repository importable (start
 them from its root, or with it on PYTHONPATH) and paddle installed; one
 thread per worker process is best (a grading uses one core).
@@ -26,7 +27,8 @@ def run_dask(jobs, address, on_done):
                 job = next(jobs, None)
                 if job is None:
                     return
-                future = client.submit(run_job, job, key=f"grade-{job.sid}-{uuid.uuid4().hex}")
+                future = client.submit(run_job, job, True,
+                                       key=f"grade-{job.sid}-{uuid.uuid4().hex}")
                 running[future] = job
                 done.add(future)
 

@@ -7,6 +7,7 @@ result ``grade.py`` writes in that case.
 """
 
 import tempfile
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,11 +35,33 @@ def grader_failure(job, error):
                    GradingResult.grader_failed(job.sid, specs_of(job.config), error), error)
 
 
-def run_job(job, sandbox=None):
-    """Grade ``job``'s notebook (in ``sandbox`` when given: a warm one)."""
+_WARM = {}    # (config, device, thread) -> a sandbox kept open for this process's life
+
+
+def warm_sandbox(job):
+    """This thread's sandbox for ``job``'s config and device, started once (a
+    zygote that dies is restarted by the sandbox itself)."""
+    import threading
+
+    from ...engine import open_sandbox
+
+    key = (job.config.source, job.device, threading.get_ident())
+    if key not in _WARM:
+        stack = ExitStack()
+        _WARM[key] = (stack, stack.enter_context(open_sandbox(job.config, device=job.device)))
+    return _WARM[key][1]
+
+
+def run_job(job, warm=False):
+    """Grade ``job``'s notebook; with ``warm``, in this process's warm sandbox
+    (:func:`warm_sandbox`), which later jobs reuse."""
     with tempfile.TemporaryDirectory(prefix="nndl-batch-") as tmp:
         path = Path(tmp) / "submission.ipynb"
         path.write_bytes(job.notebook)
+        try:
+            sandbox = warm_sandbox(job) if warm else None
+        except Exception:  # noqa: BLE001 - e.g. no GPU: the same failure grade.py reports
+            sandbox = None
         result, code = grade_safely(path, job.config, device=job.device, sandbox=sandbox)
     if code:
         return Outcome("grader_error", result, result.grader_error or "")

@@ -1,9 +1,15 @@
-"""Local runner: at most ``workers`` jobs at a time, each in its own process
-(forked from a forkserver, so a job starts in milliseconds and a crash or a
-leak in one grading cannot affect another).
+"""Local runner: at most ``workers`` gradings at a time, each worker a
+long-lived process (forked from a forkserver) that keeps one warm sandbox --
+paddle imported once -- for all the submissions it grades; every question of
+every submission still runs in a worker forked fresh from that sandbox's
+zygote, which never runs student code, and each grading starts by clearing
+the sandbox's folders (``Sandbox.reset``), so nothing of one submission is
+visible to the next.
 
-Ctrl-C (KeyboardInterrupt in the batch process) kills the running jobs and
-their sandboxes at once; finished jobs were already handed to ``on_done``.
+A worker that dies (a grader crash) costs only the submission it was
+grading, which gets a grader-error result, and is replaced. Ctrl-C
+(KeyboardInterrupt in the batch process) kills the workers and their
+sandboxes at once; finished jobs were already handed to ``on_done``.
 """
 
 import multiprocessing as mp
@@ -17,11 +23,16 @@ from ...sandbox.runner import die_with_parent
 from .job import grader_failure, run_job
 
 
-def _work(job, conn):
+def _serve(conn):
+    """A worker: grade the jobs received on ``conn`` until it is closed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # the batch process handles Ctrl-C
     die_with_parent(os.getppid())                    # the forkserver dies with the batch
-    conn.send(run_job(job))
-    conn.close()
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:
+            return
+        conn.send(run_job(job, warm=True))
 
 
 @contextmanager
@@ -36,41 +47,53 @@ def _signals_held():
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
+class _Worker:
+    def __init__(self, ctx):
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_serve, args=(child,), daemon=True, name="grader")
+        with _signals_held():
+            self.proc.start()
+            child.close()
+        self.job = None
+
+    def give(self, job):
+        self.job = job
+        self.conn.send(job)
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.join()
+        self.conn.close()
+
+
 def run_local(jobs, workers, on_done):
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload([__name__])
     forkserver.ensure_running()      # now: it must not inherit a held signal mask
     jobs = iter(jobs)
-    running = {}                                     # pipe -> (process, job)
+    idle, busy = [], {}                               # busy: connection -> worker
     try:
         while True:
-            while len(running) < workers:
+            while len(busy) < workers:
                 job = next(jobs, None)
                 if job is None:
                     break
-                recv, send = ctx.Pipe(duplex=False)
-                proc = ctx.Process(target=_work, args=(job, send), daemon=True,
-                                   name=f"grade-{job.sid}")
-                with _signals_held():
-                    proc.start()
-                    send.close()
-                    running[recv] = (proc, job)
-            if not running:
+                worker = idle.pop() if idle else _Worker(ctx)
+                worker.give(job)
+                busy[worker.conn] = worker
+            if not busy:
                 return
-            for conn in wait(list(running)):
-                proc, job = running.pop(conn)
+            for conn in wait(list(busy)):
+                worker = busy.pop(conn)
                 try:
                     outcome = conn.recv()
-                except Exception:  # noqa: BLE001 - EOF: the process died without answering
-                    outcome = None
-                conn.close()
-                proc.join()
-                if outcome is None:
-                    outcome = grader_failure(job, "the grading process died "
-                                                  f"(exit code {proc.exitcode})")
-                on_done(job, outcome)
+                except Exception:  # noqa: BLE001 - EOF: the worker died without answering
+                    worker.stop()
+                    outcome = grader_failure(worker.job, "the grading process died "
+                                                         f"(exit code {worker.proc.exitcode})")
+                else:
+                    idle.append(worker)
+                on_done(worker.job, outcome)
     finally:
-        for conn, (proc, _) in running.items():
-            proc.kill()
-            proc.join()
-            conn.close()
+        for worker in idle + list(busy.values()):
+            worker.stop()

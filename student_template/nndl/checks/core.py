@@ -32,6 +32,7 @@ class Verdict:
     message: str
     measured: Optional[float] = None
     threshold: Optional[float] = None
+    near: bool = False          # failed close to its threshold: worth another run (``Check.rerun``)
 
     def describe(self):
         extra = ""
@@ -48,6 +49,7 @@ class Check:
     probe: object                   # probe(ns, inputs) -> {name: array}, or its "module:function"
     make_inputs: Callable[[int], dict]
     judge: Callable[[dict, dict], Verdict]
+    rerun: Optional[Callable[[int, int], dict]] = None   # inputs of another run (seed, attempt)
 
     @property
     def short_name(self):
@@ -78,9 +80,9 @@ class Question:
     graded_class: str
     title: str = ""
 
-    def check(self, name, title, probe, make_inputs, judge):
+    def check(self, name, title, probe, make_inputs, judge, rerun=None):
         """A :class:`Check` of this question named ``<id>.<name>``."""
-        return Check(f"{self.id}.{name}", self.id, title, probe, make_inputs, judge)
+        return Check(f"{self.id}.{name}", self.id, title, probe, make_inputs, judge, rerun)
 
 
 def output(outputs, key, shape=None):

@@ -1,0 +1,74 @@
+"""``grade.py selftest [--device cpu|gpu]``: check an installation.
+
+Grades the bundled example class (``examples/submissions``: correct, wrong,
+untouched, broken, in a folder, in a zip) in one sandbox on the device asked
+for, compares the verdict of every test with the expected one recorded in
+``expected.json`` (on the CPU, with ``--record``), and prints the time per
+notebook. This is how a GPU grader is validated: a person with CUDA runs it
+after installing; it passes on the CPU in CI.
+
+Exit status 0 when every verdict matches, 1 otherwise.
+"""
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "submissions"
+EXPECTED = Path(__file__).with_name("expected.json")
+
+
+def _verdicts(result):
+    return {t.name: t.passed for t in result.tests}
+
+
+def main(device=None, config=None, record=False, quiet=False):
+    """Grade the examples on ``device``; compare with (or, with ``record``,
+    write) the expected verdicts."""
+    from ..batch.discover import SubmissionError, discover
+    from ..config import load_config
+    from ..engine import grade_notebook, open_sandbox
+
+    cfg = load_config(config)
+    expected = {} if record else json.loads(EXPECTED.read_text(encoding="utf-8"))
+    subs, _ = discover(EXAMPLES)
+    got, mismatches, rows = {}, [], []
+    with open_sandbox(cfg, device=device) as sandbox, \
+            tempfile.TemporaryDirectory(prefix="nndl-selftest-") as tmp:
+        print(f"selftest on {sandbox.device} (paddle {sandbox.info.get('paddle')}), "
+              f"{len(subs)} example submissions")
+        for sub in subs:
+            if not sub.ok:
+                continue
+            try:
+                path = Path(tmp) / f"{sub.sid}.ipynb"
+                path.write_bytes(sub.read())
+            except SubmissionError:
+                continue
+            start = time.monotonic()
+            result = grade_notebook(path, cfg, sandbox=sandbox)
+            elapsed = time.monotonic() - start
+            got[sub.sid] = _verdicts(result)
+            wrong = [name for name, passed in got[sub.sid].items()
+                     if not record and expected.get(sub.sid, {}).get(name) != passed]
+            missing = set(expected.get(sub.sid, {})) - set(got[sub.sid])
+            mismatches += [f"{sub.sid}: {name}" for name in wrong + sorted(missing)]
+            rows.append(f"  {sub.sid:<10} {result.score:>5g} / {result.max_score:g}  "
+                        f"{elapsed:5.1f} s  {'ok' if not (wrong or missing) else 'MISMATCH'}")
+            if not quiet:
+                print(rows[-1], flush=True)
+    if record:
+        EXPECTED.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        print(f"recorded the verdicts of {len(got)} notebooks in {EXPECTED}")
+        return 0
+    for sid in sorted(set(expected) - set(got)):
+        mismatches.append(f"{sid}: not graded")
+    if mismatches:
+        print("selftest FAILED, verdicts differ from the expected ones:\n  "
+              + "\n  ".join(mismatches), file=sys.stderr)
+        return 1
+    print(f"selftest ok: {len(got)} notebooks, every verdict as expected")
+    return 0

@@ -1,0 +1,145 @@
+"""The worker's jail on any machine, as root (a pids cgroup) and as a normal
+user (a user namespace): a bounded fork storm gets at most the task cap, a
+disk writer stops at the scratch cap and leaves nothing, an infinite loop is
+stopped within the question's new time limit, and none of them changes
+another question's score."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import BOOK, IS_ROOT, ROOT, class_sources, notebook_from, write_notebook
+
+BOOKS = class_sources(BOOK)
+TASK_LIMIT = 64
+
+
+def jail_notebook(tag):
+    escape = f"/tmp/nndl-escape-{tag}"
+    relu = BOOKS["ReLU"].replace("        self.inputs = inputs\n", f"""        self.inputs = inputs
+        if not getattr(ReLU, "stormed", False):      # once: a bounded fork storm
+            ReLU.stormed = True
+            import os, threading, time
+            made = failed = threads = 0
+            for i in range(300):
+                try:
+                    pid = os.fork()
+                    if pid == 0:
+                        time.sleep(60)
+                        os._exit(0)
+                    made += 1
+                except OSError:
+                    failed += 1
+            try:
+                for i in range(300):
+                    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
+                    threads += 1
+            except RuntimeError:
+                pass
+            print(f"STORM made={{made}} failed={{failed}} threads={{threads}}", flush=True)
+""")
+    dropout = BOOKS["Dropout"].replace("        self.mask = mask\n", f"""        self.mask = mask
+        if not getattr(Dropout, "wrote", False):     # once: fill the disk
+            Dropout.wrote = True
+            import os
+            written = 0
+            try:
+                for i in range(10_000):
+                    with open(f"junk-{tag}-{{i}}.bin", "wb") as f:
+                        f.write(b"x" * 2**20)
+                    written += 1
+            except OSError as e:
+                print(f"DISK written={{written}} stopped={{e.errno}}", flush=True)
+            for path in ({escape!r}, os.path.expanduser("~/{tag}")):
+                try:
+                    open(path, "w").write("escaped")
+                except OSError:
+                    pass
+""")
+    batchgd = BOOKS["BatchGD"].replace("    def step(self):\n",
+                                       "    def step(self):\n        while True:\n            pass\n")
+    classes = dict(BOOKS, ReLU=relu, Dropout=dropout, BatchGD=batchgd)
+    return notebook_from(classes), escape
+
+
+def check_jail(root, run, tmp_path):
+    """Grade the jail notebook with ``run(notebook, results)``; check the caps."""
+    tag = uuid.uuid4().hex[:12]
+    nb, escape = jail_notebook(tag)
+    notebook = write_notebook(nb, Path(root) / "jail.ipynb")
+    results = Path(root) / "results.json"
+    proc = run(notebook, results)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads(results.read_text())
+    staff = json.loads(results.with_name("results.staff.json").read_text())
+    scores = {}
+    for t in data["tests"]:
+        q = t["name"].split(".")[0]
+        scores[q] = scores.get(q, 0) + t["score"]
+    logs = {q: v["output"] for q, v in staff["questions"].items()}
+    storm = [line for line in logs["q1_relu"].splitlines() if line.startswith("STORM")][0]
+    made = int(storm.split("made=")[1].split()[0])
+    threads = int(storm.split("threads=")[1])
+    assert made + threads + 1 <= TASK_LIMIT, storm          # the worker itself counts
+    disk = [line for line in logs["q2_dropout"].splitlines() if line.startswith("DISK")][0]
+    assert int(disk.split("written=")[1].split()[0]) <= 16, disk
+    assert not os.path.exists(escape)
+    leftovers = subprocess.run(["find", "/tmp", "-name", f"junk-{tag}-*"], capture_output=True,
+                               text=True).stdout
+    assert leftovers == ""
+    # the infinite loop: stopped within its question's limit, costing that question only
+    report, limits = staff["questions"]["q4_weight_decay"]["report"], \
+        staff["questions"]["q4_weight_decay"]["limits"]
+    assert report["outcome"] in ("timeout", "signal") and report["elapsed"] <= limits["wall"] + 2
+    assert limits["cpu"] <= 30, limits                       # calibrated, not the 60 s ceiling
+    assert scores["q3_l2"] == 25 and scores["q1_relu"] == 25 and scores["q2_dropout"] == 25, \
+        data["output"]
+    assert 0 < scores["q4_weight_decay"] < 25
+    alive = subprocess.run(["pgrep", "-f", f"junk-{tag}"], capture_output=True).stdout
+    assert alive == b""
+    return staff
+
+
+def test_jail_as_the_graders_own_user(tmp_path):
+    def run(notebook, results):
+        return subprocess.run([sys.executable, str(ROOT / "grade.py"), "grade", str(notebook),
+                               "--results", str(results)], capture_output=True, text=True,
+                              timeout=600)
+
+    staff = check_jail(tmp_path, run, tmp_path)
+    expected = "pids cgroup" if IS_ROOT else "user namespace"
+    assert expected in staff["sandbox"] and "tmpfs" in staff["sandbox"], staff["sandbox"]
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="switching to an unprivileged user needs root")
+def test_jail_as_an_unprivileged_user(gradescope_venv):
+    """The same, graded by an unprivileged user (the user-namespace path), with the
+    world-readable Gradescope-like venv and a world-readable copy of the grader."""
+    python, _ = gradescope_venv
+    root = Path(tempfile.mkdtemp(prefix="nndl-jail-", dir="/tmp"))
+    try:
+        for name in ("autograder", "nndl"):
+            shutil.copytree(ROOT / name, root / name,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy2(ROOT / "grade.py", root / "grade.py")
+        subprocess.run(["chmod", "-R", "a+rwX", str(root)], check=True)
+
+        def run(notebook, results):
+            return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                   python, str(root / "grade.py"), "grade", str(notebook),
+                                   "--results", str(results)],
+                                  capture_output=True, text=True, timeout=600, cwd=str(root),
+                                  env={"PATH": os.environ["PATH"], "HOME": str(root)})
+
+        staff = check_jail(root, run, root)
+        assert "user namespace" in staff["sandbox"] and "tmpfs" in staff["sandbox"], \
+            staff["sandbox"]
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
