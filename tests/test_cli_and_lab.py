@@ -110,3 +110,11 @@ def test_the_lab_is_derived_from_its_units(lab):
     spec = lab.sandbox_spec("/root")
     assert "autograder.questions.q3_l2.probes" in spec["probe_modules"]
     assert not [m for m in spec["preload"] + spec["probe_modules"] if m.endswith("reference")]
+
+
+def test_selftest_passes_on_this_machine():
+    """What a GPU grader runs after installing (here on the CPU): every verdict of the
+    bundled examples as recorded, with the time per notebook."""
+    proc = run("selftest", "--device", "cpu")
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    assert "selftest ok" in proc.stdout and " s  ok" in proc.stdout

@@ -143,3 +143,30 @@ def test_jail_as_an_unprivileged_user(gradescope_venv):
             staff["sandbox"]
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_correct_code_ten_times_slower_than_the_reference_passes(tmp_path):
+    """A correct ReLU that burns CPU in every call, so that its question's worker
+    takes about ten times the reference's time (timing.json), still passes: the
+    limit is 15x the reference's time, and a loop is stopped there."""
+    timing = json.loads((ROOT / "autograder" / "calibration" / "timing.json").read_text())
+    reference = timing["questions"]["q1_relu"]
+    calls = 2 * timing["iterations"] + 10            # forward calls of the question's probes
+    per_call = 9 * reference / calls
+    slow = BOOKS["ReLU"].replace("        self.inputs = inputs\n", f"""        self.inputs = inputs
+        import time
+        start = time.process_time()
+        while time.process_time() - start < {per_call!r}:
+            pass
+""")
+    notebook = write_notebook(notebook_from({"ReLU": slow}), tmp_path / "slow.ipynb")
+    results = tmp_path / "results.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "grade.py"), "grade", str(notebook),
+                           "--results", str(results)], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    staff = json.loads(results.with_name("results.staff.json").read_text())
+    q1 = staff["questions"]["q1_relu"]
+    assert q1["report"]["cpu"] >= 6 * reference, (q1["report"], reference)
+    assert q1["limits"]["cpu"] < 30                   # the calibrated limit, not a ceiling
+    assert all(t["passed"] for t in staff["tests"] if t["question"] == "q1_relu"), proc.stdout
