@@ -117,10 +117,12 @@ class Grading:
         self.failures = {}             # statement index -> (why, [questions])
         self.logs = {}
         self.timing = load_timing()
+        self.profile = {"questions": {}}   # where the time went (scripts/profile_grade.py)
 
     # -- steps ----------------------------------------------------------------------
     def read(self):
         """Parse the notebook; False (and a zero result) when it cannot be read."""
+        start = time.monotonic()
         try:
             nb = read_notebook(self.path)
         except NotebookError as e:
@@ -128,10 +130,13 @@ class Grading:
             return False
         self.program = parse(nb, self.lab.grader_modules())
         self.result.problems.extend(self.program.problems)
+        self.profile["read"] = time.monotonic() - start
         return True
 
     def grade(self, sandbox):
         sandbox.reset()
+        self.profile["sandbox"] = {"start": sandbox.start_seconds,
+                                   **sandbox.info.get("startup", {})}
         self.result.staff.update(device=sandbox.device, paddle=sandbox.info.get("paddle"),
                                  jail=sandbox.info.get("jail"), speed=asdict(sandbox.speed),
                                  sandbox_grading=sandbox.gradings)
@@ -156,12 +161,16 @@ class Grading:
                               "output": sandbox.log(unit.id, self.cfg.run.log_limit_kb * 1024)}
         self.note_failures(run)
         undefined = self.class_failure(run)
+        profile = self.profile["questions"][unit.id]
+        judged_from, worker_before = time.monotonic(), profile["worker"]
         for check in unit.checks:
             if undefined:
                 self.record(check, Verdict(False, undefined))
             else:
                 verdict = self.verdict(check, inputs[check.name], run)
                 self.record(check, self.rerun_if_near(sandbox, run, check, verdict))
+        # the judging, without the workers of re-runs (counted as the question's worker)
+        profile["judge"] = time.monotonic() - judged_from - (profile["worker"] - worker_before)
 
     def time_left(self):
         return self.cfg.run.total_time_limit - (time.monotonic() - self.start)
@@ -180,8 +189,10 @@ class Grading:
             limits = Limits(min(limits.cpu, left), min(limits.wall, left), limits.statement)
             statements = [st.to_json() for st in run.slice.statements
                           if st.index not in run.skipped]
+            started = time.monotonic()
             run.report, probed, slice_report = sandbox.run(
                 run.unit.id, statements, requests, limits, self.lab.references_for(run.unit.id))
+            self.note_time(run.unit.id, time.monotonic() - started, slice_report, probed)
             run.probed.update(probed)
             run.errors = slice_report.errors
             if slice_report.sandbox_note:
@@ -192,6 +203,16 @@ class Grading:
             run.skipped[died] = (f"{_fate(run.report, limits.statement)} when run, so it was "
                                  "skipped")
         return True
+
+    def note_time(self, question, worker, slice_report, probed):
+        """Add one worker run to the profile (a rerun counts for its question)."""
+        profile = self.profile["questions"].setdefault(
+            question, {"worker": 0.0, "setup": 0.0, "statements": 0.0, "probes": {}})
+        profile["worker"] += worker
+        profile["setup"] += slice_report.setup
+        profile["statements"] += slice_report.statements
+        for name, got in probed.items():
+            profile["probes"][name] = profile["probes"].get(name, 0.0) + got.seconds
 
     def rerun_if_near(self, sandbox, run, check, verdict):
         """A check that failed close to its threshold (an accuracy run, say) is
@@ -284,6 +305,7 @@ class Grading:
             self.result.problems.append(f"{st.describe()}: {why}{defines}; graded without it: "
                                         f"{', '.join(questions)}")
         self.result.staff["questions"] = self.logs
+        self.result.staff["profile"] = self.profile
         self.result.execution_time = time.monotonic() - self.start
         return self.result
 

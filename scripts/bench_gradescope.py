@@ -43,6 +43,9 @@ import time
 import zipfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from process_tree import rss_pss, tree  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -147,39 +150,6 @@ class Cgroup:
                 except OSError:
                     time.sleep(0.1)
         self.dirs = []
-
-
-# -- process tree -------------------------------------------------------------------
-def tree(root_pid):
-    children = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-                children.setdefault(int(fields[1]), []).append(int(entry))
-            except (OSError, IndexError, ValueError):
-                pass
-    out, stack = [root_pid], [root_pid]
-    while stack:
-        for c in children.get(stack.pop(), ()):
-            out.append(c)
-            stack.append(c)
-    return out
-
-
-def rss_pss(pids):
-    rss = pss = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    rss += int(line.split()[1]) * 1024
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    pss += int(line.split()[1]) * 1024
-        except (OSError, ValueError, IndexError):
-            pass
-    return rss, pss
 
 
 # -- one run ------------------------------------------------------------------------

@@ -14,7 +14,7 @@ timings the grader records in the staff sidecar (``results.staff.json``,
 - each question's worker: setup (fork, inputs, references, jail), the slice's
   statements, each check's probe (the accuracy training among them), and the
   judging in the grader;
-- writing the results; and what is left (the process's exit, pipes).
+- what is left: writing the results, the process's exit, pipes.
 
 The figures are the medians over ``--repeat`` gradings.
 """
@@ -68,10 +68,9 @@ def rows_of(wall, profile, python_start, imports):
                  ("    slice statements", q.get("statements", 0.0))]
         rows += [(f"    probe {name}", seconds) for name, seconds in q.get("probes", {}).items()]
         rows.append(("    judging (grader)", q["judge"]))
-    rows.append(("write results.json + staff sidecar", profile["write"]))
-    accounted = python_start + imports + profile["read"] + sandbox["start"] + profile["write"] \
+    accounted = python_start + imports + profile["read"] + sandbox["start"] \
         + sum(q["worker"] + q["judge"] for q in profile["questions"].values())
-    rows.append(("rest (exit, pipes, overlaps)", wall - accounted))
+    rows.append(("rest (results files, exit, pipes)", wall - accounted))
     rows.append(("TOTAL wall (grade.py, 1 core)", wall))
     return rows
 

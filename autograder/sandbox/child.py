@@ -226,6 +226,7 @@ def _run_probes(checks, ns, note, student_error):
     savez, dumps = np.savez, json.dumps
     for c, inputs, probe, (output, status_file) in checks:
         status = {"ok": False, "sandbox": note}
+        start = time.monotonic()
         try:
             out = probe(ns, inputs)
             arrays = {str(k): np.asarray(v) for k, v in dict(out).items()}
@@ -238,6 +239,7 @@ def _run_probes(checks, ns, note, student_error):
             else:
                 status["error"] = f"{type(e).__name__}: {e}"
                 status["traceback"] = traceback.format_exc(limit=6)[-4000:]
+        status["seconds"] = round(time.monotonic() - start, 4)
         _write(status_file, dumps(status))
         sys.stdout.flush()
 
@@ -256,7 +258,7 @@ def _worker(request, spec, progress_fd, task_group, kernel):
     """Body of a forked worker; never returns."""
     import numpy as np
 
-    code = 0
+    code, started = 0, time.monotonic()
     try:
         os.setpgid(0, 0)
         _set_pdeathsig()
@@ -298,9 +300,12 @@ def _worker(request, spec, progress_fd, task_group, kernel):
         note = _confine(request, spec, task_group, kernel)
         ns = {"__name__": "__notebook__", "__builtins__": __builtins__,
               "get_ipython": _get_ipython}
+        ready = time.monotonic()
         errors = _run_statements(request["statements"], ns, float(request["statement_limit"]),
                                  progress_fd)
-        _write(slice_status, json.dumps({"errors": errors, "sandbox": note}))
+        _write(slice_status, json.dumps({"errors": errors, "sandbox": note,
+                                         "setup": round(ready - started, 4),
+                                         "statements": round(time.monotonic() - ready, 4)}))
         _mark(progress_fd, "p")
         _run_probes(checks, ns, note, StudentError)
         _mark(progress_fd, "d")
@@ -449,11 +454,11 @@ def main():
     sys.stdout = sys.stderr    # stray prints from imports must not reach the protocol
     import importlib
 
-    import matplotlib
-
-    matplotlib.use("Agg")
+    imports = {}            # (matplotlib, if a notebook needs it, finds MPLBACKEND=Agg)
     for module in spec["preload"] + spec["probe_modules"]:   # never a reference module
+        start = time.monotonic()
         importlib.import_module(module)
+        imports[module] = round(time.monotonic() - start, 4)
     import paddle
 
     try:
@@ -462,10 +467,15 @@ def main():
         ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     except Exception:  # noqa: BLE001 - best effort
         pass
+    start = time.monotonic()
     kernel = jail.features()
+    probed = time.monotonic()
+    bench = _bench()
     hello = {"hello": True, "paddle": paddle.__version__,
              "cuda": bool(paddle.is_compiled_with_cuda()), "jail": kernel,
-             "bench_cpu": _bench(), "cpu_share": _cpu_share()}
+             "bench_cpu": bench, "cpu_share": _cpu_share(),
+             "startup": {"imports": imports, "jail": round(probed - start, 4),
+                         "bench": round(time.monotonic() - probed, 4)}}
     out.write(json.dumps(hello) + "\n")
     out.flush()
     _serve(spec, out, kernel)

@@ -38,6 +38,7 @@ class ProbeResult:
     outputs: dict = None
     error: str = None
     sandbox_note: str = ""     # what the worker says it restricted (staff only)
+    seconds: float = 0.0       # the probe's run time, as the worker measured it
 
 
 def child_root():
@@ -116,6 +117,8 @@ class SliceReport:
     ``{index: (kind, message)}`` ("error" or "timeout"), and what it restricted."""
     errors: dict = field(default_factory=dict)
     sandbox_note: str = ""
+    setup: float = 0.0              # seconds from the fork to the first statement
+    statements: float = 0.0         # seconds of the slice's statements
 
 
 class Sandbox:
@@ -137,9 +140,11 @@ class Sandbox:
         self.info = {}
         self.speed = Speed()        # set from the hello by the engine
         self.gradings = 0           # submissions graded in this sandbox so far
+        self.start_seconds = 0.0    # how long the zygote took to say hello
 
     # -- process management -------------------------------------------------
     def start(self):
+        started = time.monotonic()
         stderr = open(self.workdir / "zygote.log", "ab")
         spec = dict(self.spec, grader_root=str(self.pythonpath or self.spec["grader_root"]))
         try:
@@ -154,6 +159,7 @@ class Sandbox:
         finally:
             stderr.close()
         line = self._readline(HELLO_TIMEOUT)
+        self.start_seconds = time.monotonic() - started
         if not line:
             log = (self.workdir / "zygote.log").read_text(errors="replace")[-2000:]
             self.stop()
@@ -278,7 +284,8 @@ class Sandbox:
             for e in data.get("errors", [])[:MAX_STATEMENT_ERRORS]:
                 kind = "timeout" if e.get("kind") == "timeout" else "error"
                 errors[int(e["index"])] = (kind, str(e.get("error", ""))[:1000])
-            return SliceReport(errors, str(data.get("sandbox", ""))[:600])
+            return SliceReport(errors, str(data.get("sandbox", ""))[:600],
+                               _seconds(data.get("setup")), _seconds(data.get("statements")))
         except Exception:  # noqa: BLE001 - written by the worker: anything may be in it
             return SliceReport()
 
@@ -292,12 +299,12 @@ class Sandbox:
                 raise ValueError
         except Exception:  # noqa: BLE001 - written by the worker: anything may be in it
             return ProbeResult(error="the check's status could not be read")
-        note = str(status.get("sandbox", ""))[:600]
+        note, seconds = str(status.get("sandbox", ""))[:600], _seconds(status.get("seconds"))
         if not status.get("ok"):
             return ProbeResult(error=str(status.get("error", "unknown error"))[:2000],
-                               sandbox_note=note)
+                               sandbox_note=note, seconds=seconds)
         outputs, error = load_outputs(out_path)
-        return ProbeResult(outputs=outputs, error=error, sandbox_note=note)
+        return ProbeResult(outputs=outputs, error=error, sandbox_note=note, seconds=seconds)
 
     def log(self, question, limit=64 * 1024):
         """The (truncated) output the student's code printed during ``question``."""
@@ -307,6 +314,11 @@ class Sandbox:
                 return f.read(limit).decode("utf-8", "replace")
         except OSError:
             return ""
+
+
+def _seconds(value):
+    """A duration reported by the worker (untrusted): a small float, else 0."""
+    return float(value) if isinstance(value, (int, float)) and 0 <= value < 1e6 else 0.0
 
 
 def _fate(report):
