@@ -165,7 +165,7 @@ class Grading:
         judged_from, worker_before = time.monotonic(), profile["worker"]
         for check in unit.checks:
             if undefined:
-                self.record(check, Verdict(False, undefined))
+                self.record(check, Verdict(False, undefined, plain=True))
             else:
                 verdict = self.verdict(check, inputs[check.name], run)
                 self.record(check, self.rerun_if_near(sandbox, run, check, verdict))
@@ -258,7 +258,7 @@ class Grading:
         if got is None:
             return Verdict(False, "the results of this question could not be read back")
         if got.error is not None:
-            return Verdict(False, self.explain(got.error, run))
+            return Verdict(False, self.explain(got.error, run), plain=True)
         try:
             return judged(check, inputs, got.outputs)
         except Exception as e:  # noqa: BLE001 - odd arrays must not stop grading
@@ -292,7 +292,8 @@ class Grading:
 
     def record(self, check, verdict):
         self.result.tests.append(self.specs[check.name].result(
-            verdict.passed, verdict.describe(), verdict.measured, verdict.threshold))
+            verdict.passed, verdict.describe(), verdict.measured, verdict.threshold,
+            verdict.plain))
 
     def fail(self, unit, message):
         for check in unit.checks:

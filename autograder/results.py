@@ -1,10 +1,14 @@
 """Results of one grading: dataclasses, Gradescope's ``results.json`` format
 (validated with jsonschema) and an atomic writer.
 
-Gradescope's format: ``score``, ``execution_time``, ``output``, ``visibility``
-and ``tests[]`` with ``name``, ``score``, ``max_score``, ``status``,
-``output`` and ``visibility``. A hidden test shows only whether it passed;
-its diagnosis goes to the staff sidecar (``*.staff.json``).
+Gradescope's format: ``score``, ``execution_time``, ``output`` (in Markdown,
+``output_format: "md"``), ``visibility`` and ``tests[]`` with ``name``,
+``number`` ("1.1", "1.2", ... question by question), ``tags`` (the question),
+``score``, ``max_score``, ``status``, ``output`` and ``visibility``. A test's
+output is Markdown (formulas in code spans) unless its message holds text from
+the student's code (an exception's message, a line of the notebook): that one
+stays plain text, which Markdown could show wrongly. A hidden test shows only
+whether it passed; its diagnosis goes to the staff sidecar (``*.staff.json``).
 """
 
 import json
@@ -28,6 +32,8 @@ SCHEMA = {
         "execution_time": {"type": "number", "minimum": 0},
         "output": {"type": "string"},
         "output_format": {"enum": ["text", "html", "simple_format", "md", "ansi"]},
+        "test_output_format": {"enum": ["text", "html", "simple_format", "md", "ansi"]},
+        "test_name_format": {"enum": ["text", "html", "simple_format", "md", "ansi"]},
         "visibility": {"enum": ["visible", "hidden", "after_due_date", "after_published"]},
         "stdout_visibility": {"enum": ["visible", "hidden", "after_due_date", "after_published"]},
         "extra_data": {"type": "object"},
@@ -48,12 +54,41 @@ SCHEMA = {
                     "tags": {"type": "array", "items": {"type": "string"}},
                     "visibility": {"enum": ["visible", "hidden", "after_due_date",
                                             "after_published"]},
+                    "extra_data": {"type": "object"},
                 },
                 "additionalProperties": False,
             },
         },
     },
 }
+
+
+_CODE_SPAN = re.compile(r"(`[^`\n]+`)")
+_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+
+
+def md_escape(text):
+    """``text`` shown literally by a CommonMark renderer: the characters that
+    could start emphasis, links, HTML, code or headings are escaped (an
+    underscore inside a word, as in ``q1_relu``, is left alone)."""
+    out = []
+    for i, c in enumerate(text):
+        prev, nxt = text[i - 1] if i else " ", text[i + 1] if i + 1 < len(text) else " "
+        if c in "*<[]`" or (c == "_" and not (prev.isalnum() and nxt.isalnum())) \
+                or (c == "\\" and nxt in _PUNCTUATION) or (c in "#>" and prev == "\n"):
+            out.append("\\")
+        out.append(c)
+    text = "".join(out)
+    return ("\\" + text) if text[:1] and text[:1] in "#>" else text
+
+
+def to_markdown(text, plain=False):
+    """Our messages in Markdown: their `code spans` (formulas) kept, the rest
+    escaped; with ``plain`` (text from student code) everything is escaped."""
+    if plain:
+        return md_escape(text)
+    return "".join(part if _CODE_SPAN.fullmatch(part) else md_escape(part)
+                   for part in _CODE_SPAN.split(text))
 
 
 def _clip(text, limit=MAX_MESSAGE):
@@ -73,11 +108,12 @@ class TestSpec:
     hidden: bool
     visibility: str
 
-    def result(self, passed, message, measured=None, threshold=None):
+    def result(self, passed, message, measured=None, threshold=None, plain=False):
         return TestResult(name=self.name, question=self.question, title=self.title,
                           max_score=self.max_score, score=self.max_score if passed else 0.0,
                           passed=passed, message=message, hidden=self.hidden,
-                          visibility=self.visibility, measured=measured, threshold=threshold)
+                          visibility=self.visibility, measured=measured, threshold=threshold,
+                          plain=plain)
 
 
 @dataclass
@@ -94,11 +130,24 @@ class TestResult:
     visibility: str
     measured: float = None
     threshold: float = None
+    plain: bool = False     # the message holds text from student code: no Markdown
 
     def student_output(self):
         if self.hidden:
             return f"{self.title}\n{'passed' if self.passed else 'failed'} (hidden test)"
         return f"{self.title}\n{_clip(self.message)}"
+
+    def student_output_md(self):
+        """The student's view in Markdown, or in plain text (see ``output_format``)."""
+        if self.plain and not self.hidden:
+            return self.student_output()
+        status = f"{'passed' if self.passed else 'failed'} (hidden test)" if self.hidden \
+            else to_markdown(_clip(self.message))
+        return f"**{to_markdown(self.title)}**\n\n{status}"
+
+    @property
+    def output_format(self):
+        return "text" if self.plain and not self.hidden else "md"
 
 
 @dataclass
@@ -160,6 +209,27 @@ class GradingResult:
             lines.append("Autograder failed, contact staff.")
         return "\n".join(lines)
 
+    def summary_md(self):
+        """The top-level summary in Markdown: the total, one line per question with
+        its first visible problem, then the notes about the notebook (escaped:
+        they quote the notebook)."""
+        lines = [f"**Total: {self.score:g} / {self.max_score:g}**", ""]
+        for q, (got, out_of) in self.question_scores().items():
+            failed = [t for t in self.tests if t.question == q and not t.passed]
+            visible = [t for t in failed if not t.hidden]
+            hint = ""
+            if visible:
+                hint = f" - {to_markdown(_clip(visible[0].message, 200), visible[0].plain)}"
+            elif failed:
+                hint = f" - {len(failed)} hidden test(s) failed"
+            lines.append(f"- {q}: {got:g} / {out_of:g}{hint}")
+        if self.problems:
+            lines += ["", "**Notes about your notebook**", ""]
+            lines += [f"- {md_escape(_clip(p, 500))}" for p in self.problems[:MAX_PROBLEMS]]
+        if self.grader_error:
+            lines += ["", "Autograder failed, contact staff."]
+        return "\n".join(lines)
+
     def to_text(self):
         """The result as the command line prints it (lone surrogates escaped:
         stdout may be strict UTF-8, and messages come from student code)."""
@@ -178,21 +248,34 @@ class GradingResult:
                      f"({self.execution_time:.1f} s)")
         return clean_text("\n".join(lines) + "\n")
 
+    def numbers(self):
+        """Gradescope's test numbers: "question.check", from 1, in order."""
+        questions, numbers = [], []
+        for t in self.tests:
+            if t.question not in questions:
+                questions.append(t.question)
+            k = questions.index(t.question) + 1
+            numbers.append(f"{k}.{sum(1 for n in numbers if n.startswith(f'{k}.')) + 1}")
+        return numbers
+
     def to_gradescope(self):
-        data = {
+        return {
             "score": self.score,
             "execution_time": round(self.execution_time, 2),
-            "output": self.summary(),
+            "output": self.summary_md(),
+            "output_format": "md",
+            "test_name_format": "text",
             "visibility": "visible",
             "stdout_visibility": "hidden",
             "tests": [
-                {"name": t.name, "score": round(t.score, 4), "max_score": t.max_score,
+                {"name": t.name, "name_format": "text", "number": number, "tags": [t.question],
+                 "score": round(t.score, 4), "max_score": t.max_score,
                  "status": "passed" if t.passed else "failed",
-                 "output": t.student_output(), "visibility": t.visibility}
-                for t in self.tests
+                 "output": t.student_output_md(), "output_format": t.output_format,
+                 "visibility": t.visibility}
+                for t, number in zip(self.tests, self.numbers())
             ],
         }
-        return data
 
     def to_staff(self):
         return {"submission": self.submission, "score": self.score,

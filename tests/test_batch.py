@@ -222,6 +222,26 @@ def test_only_changed_submissions_or_config_are_regraded(tmp_path, short_config)
     assert set(gradebook(out)) == {"a", "b", "c"}
 
 
+def test_only_regrades_the_chosen_students_and_rewrites_the_gradebook(tmp_path, short_config):
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    subs.mkdir()
+    for sid in ("a", "b", "c"):
+        (subs / f"{sid}.ipynb").write_text(f"{{ {sid}")      # unreadable: graded quickly
+    assert run_batch(subs, out, short_config).returncode == 0
+    before = {sid: (out / sid / "results.json").stat().st_mtime_ns for sid in "abc"}
+    (subs / "b.ipynb").write_bytes(nb_bytes({"ReLU": RELU}, tmp_path))   # b resubmits
+    proc = run_batch(subs, out, short_config, "--only", "b")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "1 to grade" in proc.stderr
+    assert graded_log(out)[3:] == ["b"]
+    rows = gradebook(out)
+    assert rows["b"]["total"] == "25" and rows["a"]["total"] == "0" and set(rows) == set("abc")
+    for sid in "ac":
+        assert (out / sid / "results.json").stat().st_mtime_ns == before[sid]
+    proc = run_batch(subs, out, short_config, "--only", "b", "zed")
+    assert proc.returncode == 2 and "no submission for zed" in proc.stderr
+
+
 # -- killing and interrupting ------------------------------------------------------
 
 def processes_marked(marker, tmpdir):

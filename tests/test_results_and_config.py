@@ -37,6 +37,27 @@ def test_results_follow_gradescope_schema_and_hide_hidden_diagnoses(tmp_path):
     assert "secret diagnosis" in json.dumps(staff)
 
 
+def test_gradescope_output_is_markdown_numbered_and_tagged(tmp_path):
+    r = make_result()
+    r.tests[0].message = "the l2 gradient is N = 12 times too large: add `lambda * W / N`"
+    r.tests.append(TestResult("q2_dropout.backward_mask", "q2_dropout", "`Dropout.backward`", 8,
+                              0, False, "Dropout.forward raised ValueError: a*b_c [x](y) <b>",
+                              False, "visible", plain=True))
+    r.problems = ["code cell 3, `x = 1`: raised *oops*"]
+    data = write_results(r, tmp_path / "results.json")
+    validate(data)
+    assert data["output_format"] == "md" and data["output"].startswith("**Total: 7 / 31**")
+    assert [t["number"] for t in data["tests"]] == ["1.1", "1.2", "2.1", "2.2"]
+    assert [t["tags"] for t in data["tests"]] == [["q1_relu"], ["q1_relu"], ["q2_dropout"],
+                                                  ["q2_dropout"]]
+    first, student = data["tests"][0], data["tests"][3]
+    assert first["output_format"] == "md" and "add `lambda * W / N`" in first["output"]
+    assert student["output_format"] == "text"          # quotes student code: no Markdown
+    assert "a*b_c [x](y) <b>" in student["output"]
+    assert "raised \\*oops\\*" in data["output"]            # notes are escaped
+    assert all(t["name_format"] == "text" for t in data["tests"])
+
+
 def test_schema_rejects_malformed_results():
     with pytest.raises(jsonschema.ValidationError):
         validate({"score": -1, "tests": []})

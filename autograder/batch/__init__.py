@@ -129,7 +129,16 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
     for name in skipped:
         _say(args, f"skipped {name}: not a notebook, a zip or a folder")
     _hash_all(subs, config_bytes)
-    todo = [s for s in subs if s.ok and (args.force or not store.is_done(out, s.sid, s.digest))]
+    if args.only:
+        unknown = sorted(set(args.only) - {s.sid for s in subs})
+        if unknown:
+            print(f"--only: no submission for {', '.join(unknown)} in {args.submission}",
+                  file=sys.stderr)
+            return 2
+        todo = [s for s in subs if s.ok and s.sid in args.only]    # regraded, whatever was saved
+    else:
+        todo = [s for s in subs
+                if s.ok and (args.force or not store.is_done(out, s.sid, s.digest))]
     gradable = sum(s.ok for s in subs)
     _say(args, f"{len(subs)} submissions: {len(todo)} to grade, {gradable - len(todo)} already "
                f"graded, {len(subs) - gradable} not gradable")

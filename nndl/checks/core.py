@@ -33,6 +33,7 @@ class Verdict:
     measured: Optional[float] = None
     threshold: Optional[float] = None
     near: bool = False          # failed close to its threshold: worth another run (``Check.rerun``)
+    plain: bool = False         # the message quotes the student's code or its exceptions
 
     def describe(self):
         extra = ""
@@ -120,7 +121,7 @@ def judged(check, inputs, outputs):
     try:
         return check.judge(inputs, outputs)
     except StudentError as e:
-        return Verdict(False, str(e))
+        return Verdict(False, str(e), plain=True)
 
 
 def to_numpy(value):

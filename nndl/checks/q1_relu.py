@@ -58,13 +58,13 @@ def judge_forward(inputs, outputs):
     out = output(outputs, "out", x.shape)
     err = scaled_error(out, relu(x))
     if err <= TOL:
-        return Verdict(True, "forward returns max(x, 0)", err, TOL)
+        return Verdict(True, "forward returns `max(x, 0)`", err, TOL)
     mistake = closest_mistake(out, [
-        ("forward returns the 0/1 mask (x > 0) instead of max(x, 0)", (x > 0).astype(float)),
+        ("forward returns the 0/1 mask `(x > 0)` instead of `max(x, 0)`", (x > 0).astype(float)),
         ("forward returns its input unchanged", x),
-        ("forward keeps the negative part: min(x, 0) instead of max(x, 0)", np.minimum(x, 0)),
+        ("forward keeps the negative part: `min(x, 0)` instead of `max(x, 0)`", np.minimum(x, 0)),
     ], MISTAKE_TOL)
-    return Verdict(False, mistake or "forward does not return max(x, 0)", err, TOL)
+    return Verdict(False, mistake or "forward does not return `max(x, 0)`", err, TOL)
 
 
 def judge_backward(inputs, outputs):
@@ -75,24 +75,24 @@ def judge_backward(inputs, outputs):
     if err <= TOL:
         return Verdict(True, "backward matches finite differences", err, TOL)
     mistake = closest_mistake(grad, [
-        ("backward ignores the upstream gradient: it returns the mask (x > 0) "
-         "instead of outputs_grads * (x > 0)", (x > 0).astype(float)),
+        ("backward ignores the upstream gradient: it returns the mask `(x > 0)` "
+         "instead of `outputs_grads * (x > 0)`", (x > 0).astype(float)),
         ("backward returns the upstream gradient unchanged: it must be 0 where "
          "the forward's input was negative", g),
         ("backward builds the mask from the upstream gradient; use the forward's "
-         "input (self.inputs > 0)", g * (g > 0)),
+         "input (`self.inputs > 0`)", g * (g > 0)),
         ("the mask is inverted: the gradient passes where the input was negative", g * (x < 0)),
-        ("backward multiplies by the forward's output max(x, 0) instead of the 0/1 mask",
+        ("backward multiplies by the forward's output `max(x, 0)` instead of the 0/1 mask",
          g * relu(x)),
     ], MISTAKE_TOL)
-    return Verdict(False, mistake or "backward does not match finite differences of max(x, 0)",
+    return Verdict(False, mistake or "backward does not match finite differences of `max(x, 0)`",
                    err, TOL)
 
 
 CHECKS = [
-    QUESTION.check("forward", "ReLU.forward returns max(x, 0)",
+    QUESTION.check("forward", "`ReLU.forward` returns `max(x, 0)`",
                    probe_forward, make_inputs, judge_forward),
     QUESTION.check("backward_fd",
-                   "ReLU.backward matches finite differences (random upstream gradient)",
+                   "`ReLU.backward` matches finite differences (random upstream gradient)",
                    probe_forward_backward, make_inputs, judge_backward),
 ]

@@ -65,7 +65,7 @@ def loss_and_grads(ns, inputs, model=LinearStack):
         for i, layer in enumerate(linears):
             if "W" not in layer.grads:
                 raise StudentError("backward() did not reach the model's Linear layers "
-                                   "(call self.model.backward with dR/do)")
+                                   "(call `self.model.backward` with `dR/do`)")
             result[f"dW{i}_{k}"] = to_numpy(layer.grads["W"])
             result[f"db{i}_{k}"] = to_numpy(layer.grads["b"])
     return result
@@ -134,21 +134,21 @@ def judge_loss(inputs, outputs, relu_between=False):
         reg = sum(np.sum(W ** 2) for W in Ws)
         mistake = closest_mistake(np.array(value), [
             ("the l2 term is missing from the loss", np.array(ce)),
-            ("the l2 term also includes the biases b; regularize W only",
+            ("the l2 term also includes the biases `b`; regularize `W` only",
              np.array(ce + l2_penalty(Ws + bs, lambd, N))),
-            ("the l2 term is twice too large: lambda/N instead of lambda/(2N)",
+            ("the l2 term is twice too large: `lambda/N` instead of `lambda/(2N)`",
              np.array(ce + 2 * l2_penalty(Ws, lambd, N))),
             ("the l2 term is not divided by the batch size N", np.array(ce + lambd * reg / 2)),
             ("the l2 term is not divided by 2N", np.array(ce + lambd * reg)),
-            ("the penalty uses |W| (l1) instead of W**2 (l2)",
+            ("the penalty uses `|W|` (l1) instead of `W**2` (l2)",
              np.array(ce + lambd / (2 * N) * sum(np.sum(np.abs(W)) for W in Ws))),
-            ("the cross-entropy part is wrong (check the sign and the 1/N)",
+            ("the cross-entropy part is wrong (check the sign and the `1/N`)",
              np.array(-ce + l2_penalty(Ws, lambd, N))),
-        ], MISTAKE_TOL) if lambd > 0 else "with lambda = 0 the loss must be the plain cross-entropy"
+        ], MISTAKE_TOL) if lambd > 0 else "with `lambda = 0` the loss must be the plain cross-entropy"
         messages.append(f"lambda = {lambd:g}: loss {value:.6g}, expected {expected:.6g}"
                         + (f" - {mistake}" if mistake else ""))
     if not messages:
-        return Verdict(True, "loss = CE + lambda/(2N) * sum ||W||^2 for every lambda",
+        return Verdict(True, "`loss = CE + lambda/(2N) * sum ||W||^2` for every lambda",
                        worst, LOSS_TOL)
     return Verdict(False, "; ".join(messages), worst, LOSS_TOL)
 
@@ -182,15 +182,15 @@ def judge_gradient(inputs, outputs, relu_between=False):
                              for W, b in params])
         l2 = lambd * dW / N
         mistake = closest_mistake(actual, [
-            ("the l2 gradient is missing from grads['W']", fd - l2),
-            (f"the l2 gradient is N = {N} times too large: add lambda * W / N, not lambda * W",
+            ("the l2 gradient is missing from `grads['W']`", fd - l2),
+            (f"the l2 gradient is N = {N} times too large: add `lambda * W / N`, not `lambda * W`",
              fd - l2 + lambd * dW),
-            ("the l2 gradient is added twice (2 * lambda * W / N)", fd + l2),
-            ("the l2 gradient is half what it should be (lambda * W / (2N))", fd - l2 / 2),
+            ("the l2 gradient is added twice (`2 * lambda * W / N`)", fd + l2),
+            ("the l2 gradient is half what it should be (`lambda * W / (2N)`)", fd - l2 / 2),
             ("the l2 gradient has the wrong sign", fd - 2 * l2),
-            ("the biases are regularized too: add lambda * W / N to grads['W'] only",
+            ("the biases are regularized too: add `lambda * W / N` to `grads['W']` only",
              fd + lambd * db / N),
-            ("the l2 gradient uses sign(W) (l1) instead of W", fd - l2 + lambd * np.sign(dW) / N),
+            ("the l2 gradient uses `sign(W)` (l1) instead of `W`", fd - l2 + lambd * np.sign(dW) / N),
         ], MISTAKE_TOL) if lambd > 0 else None
         messages.append(f"lambda = {lambd:g}: gradient differs from finite differences"
                         + (f" - {mistake}" if mistake else ""))
@@ -205,9 +205,9 @@ def make_gradient_inputs(seed):
 
 
 CHECKS = [
-    QUESTION.check("loss_value", "loss = CE + lambda/(2N) * sum ||W||^2 (lambda = 0 and 0.7)",
+    QUESTION.check("loss_value", "`loss = CE + lambda/(2N) * sum ||W||^2` (lambda = 0 and 0.7)",
                    loss_and_grads, make_inputs, judge_loss),
     QUESTION.check("gradient_fd",
-                   "backward(): gradients of every W and b match finite differences",
+                   "`backward()`: gradients of every `W` and `b` match finite differences",
                    loss_and_grads, make_gradient_inputs, judge_gradient),
 ]

@@ -95,15 +95,15 @@ def make_step_inputs(seed, lr=0.3, beta=0.05, sizes=(3, 4, 2)):
 
 def wrong_forms(x, g, lr, beta):
     return [
-        ("decay is scaled by the learning rate: (1 - lr*beta) x - lr g; "
-         "the lab's rule is (1 - beta) x - lr g", (1 - lr * beta) * x - lr * g),
-        ("decay applied after the step: (1 - beta)(x - lr g); decay the old x only",
+        ("decay is scaled by the learning rate: `(1 - lr*beta) x - lr g`; "
+         "the lab's rule is `(1 - beta) x - lr g`", (1 - lr * beta) * x - lr * g),
+        ("decay applied after the step: `(1 - beta)(x - lr g)`; decay the old `x` only",
          (1 - beta) * (x - lr * g)),
-        ("decay has the wrong sign: (1 + beta) x - lr g", (1 + beta) * x - lr * g),
-        ("no weight decay: x - lr g", x - lr * g),
-        ("the gradient is added (ascent): use - lr * g", (1 - beta) * x + lr * g),
-        ("x is multiplied by beta instead of (1 - beta)", beta * x - lr * g),
-        ("the learning rate is ignored: (1 - beta) x - g", (1 - beta) * x - g),
+        ("decay has the wrong sign: `(1 + beta) x - lr g`", (1 + beta) * x - lr * g),
+        ("no weight decay: `x - lr g`", x - lr * g),
+        ("the gradient is added (ascent): use `- lr * g`", (1 - beta) * x + lr * g),
+        ("`x` is multiplied by `beta` instead of `(1 - beta)`", beta * x - lr * g),
+        ("the learning rate is ignored: `(1 - beta) x - g`", (1 - beta) * x - g),
     ]
 
 
@@ -118,9 +118,9 @@ def judge_formula(inputs, outputs):
         if err > TOL:
             mistake = closest_mistake(new[k], wrong_forms(x, g, lr, beta), MISTAKE_TOL)
             messages.append(f"lr = {lr:g}, beta = {beta:g}: "
-                            + (mistake or "result is not (1 - beta) x - lr g"))
+                            + (mistake or "result is not `(1 - beta) x - lr g`"))
     if not messages:
-        return Verdict(True, "gradient_descent returns (1 - beta) x - lr g", worst, TOL)
+        return Verdict(True, "`gradient_descent` returns `(1 - beta) x - lr g`", worst, TOL)
     return Verdict(False, "; ".join(messages), worst, TOL)
 
 
@@ -139,16 +139,16 @@ def judge_step(inputs, outputs):
                     msg = "was not updated"
                 else:
                     msg = (closest_mistake(new, wrong_forms(old, grad, lr, beta), MISTAKE_TOL)
-                           or "is not (1 - beta) x - lr g")
-                messages.append(f"params['{key}'] of layer {i + 1} {msg}")
+                           or "is not `(1 - beta) x - lr g`")
+                messages.append(f"`params['{key}']` of layer {i + 1} {msg}")
     if not messages:
         return Verdict(True, "step() updates every parameter of every layer", worst, TOL)
     return Verdict(False, "step(): " + "; ".join(messages), worst, TOL)
 
 
 CHECKS = [
-    QUESTION.check("gradient_descent", "gradient_descent returns (1 - beta) x - lr g",
+    QUESTION.check("gradient_descent", "`gradient_descent` returns `(1 - beta) x - lr g`",
                    gradient_descent_values, make_formula_inputs, judge_formula),
-    QUESTION.check("step", "step() updates W and b of every layer with parameters",
+    QUESTION.check("step", "`step()` updates `W` and `b` of every layer with parameters",
                    step_updates, make_step_inputs, judge_step),
 ]

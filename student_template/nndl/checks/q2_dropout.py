@@ -119,25 +119,25 @@ def judge_forward(inputs, outputs):
     sigma = np.sqrt(p * (1 - p) / n)
     if abs(rate - (1 - p)) > KEEP_SIGMAS * sigma:
         if abs(rate - p) <= KEEP_SIGMAS * sigma:
-            msg = (f"forward keeps units with probability p = {p} instead of 1 - p "
+            msg = (f"forward keeps units with probability p = `{p}` instead of `1 - p` "
                    "(drop_rate is the probability of dropping a unit)")
         elif rate == 1.0:
             msg = "forward drops nothing"
         else:
-            msg = f"forward keeps {rate:.3f} of the units, expected 1 - p = {1 - p:.3f}"
+            msg = f"forward keeps {rate:.3f} of the units, expected `1 - p = {1 - p:.3f}`"
         return Verdict(False, msg, abs(rate - (1 - p)), KEEP_SIGMAS * sigma)
     ratio = out[kept] / x[kept]
     target = 1.0 / (1.0 - p)
     err = float(np.max(np.abs(ratio - target))) / target
     if err > SCALE_TOL:
         mean = float(np.mean(ratio))
-        for value, msg in [(1.0, "kept values are not scaled by 1/(1 - p)"),
-                           (1.0 / p, "kept values are scaled by 1/p instead of 1/(1 - p)"),
-                           (1.0 - p, "kept values are multiplied by (1 - p) instead of divided")]:
+        for value, msg in [(1.0, "kept values are not scaled by `1/(1 - p)`"),
+                           (1.0 / p, "kept values are scaled by `1/p` instead of `1/(1 - p)`"),
+                           (1.0 - p, "kept values are multiplied by `(1 - p)` instead of divided")]:
             if abs(mean - value) <= 1e-3 * value:
                 return Verdict(False, msg, err, SCALE_TOL)
-        return Verdict(False, f"kept values are scaled by about {mean:.4g}, expected 1/(1-p) = "
-                       f"{target:.4g}", err, SCALE_TOL)
+        return Verdict(False, f"kept values are scaled by about {mean:.4g}, expected `1/(1-p) = "
+                       f"{target:.4g}`", err, SCALE_TOL)
     again = output(outputs, "again", x.shape)
     if np.array_equal(again != 0, kept):
         return Verdict(False, "the mask is the same at every call: draw a new random mask in "
@@ -147,9 +147,9 @@ def judge_forward(inputs, outputs):
     changed, q = float(np.mean((again != 0) != kept)), 2 * p * (1 - p)
     if abs(changed - q) > KEEP_SIGMAS * np.sqrt(q * (1 - q) / n):
         return Verdict(False, f"the masks of two calls differ at {changed:.3f} of the units, "
-                       f"expected 2p(1-p) = {q:.3f} for independent random masks: draw a new "
+                       f"expected `2p(1-p) = {q:.3f}` for independent random masks: draw a new "
                        "mask in each forward, independently of the last one")
-    return Verdict(True, f"keeps {rate:.3f} of the units, scales them by 1/(1-p), and draws "
+    return Verdict(True, f"keeps {rate:.3f} of the units, scales them by `1/(1-p)`, and draws "
                    "a new mask at every call", err, SCALE_TOL)
 
 
@@ -165,8 +165,8 @@ def forward_problem(factor, p):
         if np.all(np.abs(factor - 1.0) <= SCALE_TOL):
             return "it returns its input unchanged"
         bad = factor[other]
-        return (f"out / x is {bad.flat[0]:.4g} at {int(other.sum())} of {factor.size} units; "
-                f"a dropout gives 0 or 1/(1 - p) = {target:.4g}")
+        return (f"`out / x` is {bad.flat[0]:.4g} at {int(other.sum())} of {factor.size} units; "
+                f"a dropout gives 0 or `1/(1 - p) = {target:.4g}`")
     if not dropped.any():
         return f"it drops none of the {factor.size} units"
     if not kept.any():
@@ -204,26 +204,26 @@ def judge_backward(inputs, outputs):
         return Verdict(True, "backward reuses the forward's mask and scale" + fd_note, err, TOL)
     mask = (factor != 0).astype(float)
     mistake = closest_mistake(grad, [
-        ("backward applies the mask but misses the 1/(1 - p) scale", g * mask),
+        ("backward applies the mask but misses the `1/(1 - p)` scale", g * mask),
         ("backward ignores the mask: the gradient of a dropped unit must be 0", g),
-        ("backward scales by 1/(1 - p) but ignores the mask (the gradient of a dropped "
+        ("backward scales by `1/(1 - p)` but ignores the mask (the gradient of a dropped "
          "unit must be 0)", g / (1 - p)),
-        ("backward scales by 1/p instead of 1/(1 - p)", g * mask / p),
-        ("backward multiplies by (1 - p) instead of dividing", g * mask * (1 - p)),
+        ("backward scales by `1/p` instead of `1/(1 - p)`", g * mask / p),
+        ("backward multiplies by `(1 - p)` instead of dividing", g * mask * (1 - p)),
         ("backward ignores the upstream gradient", factor),
     ], MISTAKE_TOL)
     if mistake is None and np.any(((grad != 0) != (mask != 0))[g != 0]):
         mistake = ("backward's zero pattern differs from the forward's mask: it draws a new "
-                   "mask instead of reusing the forward's (keep it in self.mask)")
-    return Verdict(False, (mistake or "backward does not equal outputs_grad * mask / (1 - p)")
+                   "mask instead of reusing the forward's (keep it in `self.mask`)")
+    return Verdict(False, (mistake or "backward does not equal `outputs_grad * mask / (1 - p)`")
                    + fd_note, err, TOL)
 
 
 CHECKS = [
     QUESTION.check("forward_stats",
-                   "Dropout.forward keeps about 1-p of the units, scales them by 1/(1-p) and "
+                   "`Dropout.forward` keeps about `1-p` of the units, scales them by `1/(1-p)` and "
                    "draws a new mask at every call",
                    probe_forward, make_forward_inputs, judge_forward),
-    QUESTION.check("backward_mask", "Dropout.backward reuses the forward's mask and scale",
+    QUESTION.check("backward_mask", "`Dropout.backward` reuses the forward's mask and scale",
                    probe_backward, make_backward_inputs, judge_backward),
 ]

@@ -1,5 +1,5 @@
 """question: q2_dropout
-diagnosis: misses the 1/(1 - p) scale
+diagnosis: misses the `1/(1 - p)` scale
 """
 import paddle
 import nndl.op as op
