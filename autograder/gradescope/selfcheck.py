@@ -8,7 +8,8 @@ import sys
 # grader (parent) side
 PARENT = ["autograder.cli", "autograder.engine", "autograder.notebook", "autograder.results",
           "autograder.lab", "autograder.config", "autograder.grade", "autograder.gradescope.run",
-          "autograder.gradescope.isolation", "nbformat", "jsonschema", "numpy"]
+          "autograder.gradescope.isolation", "nbformat", "jsonschema", "numpy",
+          "IPython.core.inputtransformer2"]
 
 
 def child_modules(lab):
