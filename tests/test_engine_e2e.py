@@ -229,7 +229,7 @@ def test_grader_internals_are_out_of_reach(tmp_path, short_config):
     notebook gets nothing: classes that delegate to it score 0. Tried: import,
     sys.modules, Op.__subclasses__(), object.__subclasses__() walk, gc, the
     frames up the call stack, __globals__ of the model's methods, the files."""
-    folder = str(ROOT / "autograder" / "reference")
+    folder = str(ROOT / "autograder")
     finder = f'''def _reference(name, model=None):
     import gc, importlib, sys
     import nndl.op
@@ -262,8 +262,13 @@ def test_grader_internals_are_out_of_reach(tmp_path, short_config):
                         return v[name]
 
     routes = [
-        lambda: getattr(importlib.import_module("autograder.reference.relu"), name),
-        lambda: getattr(sys.modules["autograder.reference"], name),
+        lambda: getattr(importlib.import_module(
+            "autograder.questions.%s.reference" % ("q1_relu" if name == "ReLU"
+                                                   else "q4_weight_decay")), name),
+        lambda: [c for c in sys.modules["autograder.reference"].PARTS.values()
+                 if c.__name__ == name][0],
+        lambda: [c for c in getattr(model, "__class__", object).__init__.__globals__.get(
+            "PARTS", {{}}).values() if c.__name__ == name][0],
         lambda: [c for c in nndl.op.Op.__subclasses__() if c.__name__ == name
                  and c.__module__ != "__notebook__"][0],
         lambda: [c for c in walk_subclasses() if c.__name__ == name
@@ -281,10 +286,10 @@ def test_grader_internals_are_out_of_reach(tmp_path, short_config):
         except Exception:
             pass
     ns = {{"__name__": "stolen"}}
-    base = open({folder!r} + "/base.py").read()
-    module = {{"ReLU": "relu", "BatchGD": "optimizer"}}[name]
-    exec(base + open({folder!r} + "/" + module + ".py").read().replace(
-        "from .base import _Operator", ""), ns)
+    base = open({folder!r} + "/reference/base.py").read()
+    question = {{"ReLU": "q1_relu", "BatchGD": "q4_weight_decay"}}[name]
+    exec(base + open({folder!r} + "/questions/" + question + "/reference.py").read().replace(
+        "from autograder.reference.base import Operator", ""), ns)
     return ns[name]
 '''
     relu = '''class ReLU(Op):

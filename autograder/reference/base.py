@@ -1,7 +1,7 @@
 """What the reference operators share (not ``nndl.op.Op``: see the package doc)."""
 
 
-class _Operator:
+class Operator:
     """``__call__`` runs ``forward``, as for ``nndl.op.Op``."""
     params = None
 

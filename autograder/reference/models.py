@@ -3,10 +3,10 @@
 
 import nndl.op as op
 
-from .base import _Operator
+from .base import Operator
 
 
-class MLP_3L(_Operator):
+class MLP_3L(Operator):
     """fc1 -> ReLU -> fc2 -> ReLU -> fc3 (logits); ``relu_cls`` is pluggable."""
 
     def __init__(self, layers_size, relu_cls):

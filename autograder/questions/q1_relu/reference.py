@@ -5,10 +5,10 @@ operation each way, the mask kept from the forward."""
 
 import paddle
 
-from autograder.reference.base import _Operator
+from autograder.reference.base import Operator
 
 
-class ReLU(_Operator):
+class ReLU(Operator):
     def __init__(self):
         self.mask = None
         self.params = None

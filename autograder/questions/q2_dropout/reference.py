@@ -2,10 +2,10 @@
 
 import paddle
 
-from autograder.reference.base import _Operator
+from autograder.reference.base import Operator
 
 
-class Dropout(_Operator):
+class Dropout(Operator):
     def __init__(self, drop_rate):
         self.mask = None
         self.drop_rate = drop_rate

@@ -7,10 +7,10 @@ import paddle
 
 import nndl.op as op
 
-from autograder.reference.base import _Operator
+from autograder.reference.base import Operator
 
 
-class BinaryCrossEntropyWithLogits(_Operator):
+class BinaryCrossEntropyWithLogits(Operator):
     def __init__(self, model, lambd):
         self.model = model
         self.lambd = lambd
