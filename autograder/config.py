@@ -34,6 +34,10 @@ def settings_list(default, help):  # noqa: A002
     return field(default_factory=lambda: list(default), metadata={"help": help})
 
 
+def settings_table(help):  # noqa: A002
+    return field(default_factory=dict, metadata={"help": help})
+
+
 @dataclass(frozen=True)
 class LabSettings:
     """The lab being graded: described once, here; the engine holds no lab fact."""
@@ -44,6 +48,9 @@ class LabSettings:
     questions: str = setting("", "package of instructor question packages (one per question)")
     reference: str = setting("", "package of the reference model the graded classes plug into")
     sandbox_preload: list = settings_list((), "modules the sandbox imports once, before forking")
+    known_code: dict = settings_table("{label: path}: code every student may have (the book's, "
+                                      "the solution, the template), marked in similarity "
+                                      "clusters; paths from the repository's root")
 
 
 @dataclass(frozen=True)
@@ -110,7 +117,8 @@ class Config:
 
 
 def _typed(value, annotation, where):
-    kinds = {"str": str, "int": int, "float": (int, float), "bool": bool, "list": list}
+    kinds = {"str": str, "int": int, "float": (int, float), "bool": bool, "list": list,
+             "dict": dict}
     name = annotation if isinstance(annotation, str) else annotation.__name__
     expected = kinds[name]
     if isinstance(value, bool) and name in ("int", "float"):
@@ -123,6 +131,10 @@ def _typed(value, annotation, where):
         if not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where} must be a list of strings")
         return list(value)
+    if name == "dict":
+        if not all(isinstance(v, str) for v in value.values()):
+            raise ConfigError(f"{where} must be a table of strings")
+        return dict(value)
     return value
 
 

@@ -24,7 +24,7 @@ from nndl.checks.core import Verdict, judged
 
 from .config import load_config
 from .lab import load_lab
-from .notebook import NotebookError, parse, read_notebook, slice_for
+from .notebook import NotebookError, class_sources, parse, read_notebook, slice_for
 from .results import GradingResult, TestSpec
 from .limits import Limits, Speed, load_timing, question_limits
 from .sandbox.runner import Sandbox, SandboxError, child_root
@@ -130,6 +130,7 @@ class Grading:
             return False
         self.program = parse(nb, self.lab.grader_modules())
         self.result.problems.extend(self.program.problems)
+        self.result.staff["class_sources"] = class_sources(self.program, self.lab.graded_classes)
         self.profile["read"] = time.monotonic() - start
         return True
 

@@ -181,11 +181,24 @@ def test_each_graded_student_gets_results_and_feedback(mixed):
 def test_report_shows_plots_diagnoses_and_incidents(mixed):
     _, out, _, _ = mixed
     report = (out / "report.html").read_text()
-    assert report.count("data:image/png;base64,") == 3
+    assert report.count('<img alt="plot" src="data:image/png;base64,') == 3
     for text in ("does not learn", "q1_relu: time limit", "q3_l2: crashed", "duplicate_id",
                  "bad_zip", "q1_relu.backward_fd_hidden"):
         assert text in report, text
     assert XSS not in report and "&lt;script&gt;" in report
+
+
+def test_similar_answers_are_flagged(mixed):
+    """Most of the class handed in the book's ReLU: one cluster, marked "book", in
+    similarity.csv and in the report with a heat map per class."""
+    _, out, _, _ = mixed
+    with open(out / "similarity.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    relu = [r for r in rows if r["kind"] == "cluster" and r["class"] == "ReLU"]
+    assert relu and "book" in relu[0]["matches"].split(";")
+    assert {"alice", "frank", "grace"} <= set(relu[0]["students"].split(";"))
+    report = (out / "report.html").read_text()
+    assert "Similar answers" in report and 'alt="ReLU similarity"' in report
 
 
 def test_rerun_grades_nothing_and_changes_nothing(mixed):

@@ -4,8 +4,9 @@ One isolated grading per submission (``runner.job``), run in a local process
 pool (``runner.pool``) or on a Dask cluster (``runner.cluster``); each result
 is saved as soon as it is done (``store``), so an interrupted batch resumes
 where it stopped. At the end: ``gradebook.csv`` (``gradebook``) and
-``report.html`` (``report``); each student also gets ``feedback.html``
-(``feedback``). See docs/batch.md.
+``report.html`` (``report``), and the similar answers of each graded class in
+``similarity.csv`` and the report (``similarity``: flags, never penalties);
+each student also gets ``feedback.html`` (``feedback``). See docs/batch.md.
 """
 
 import fcntl
@@ -25,6 +26,7 @@ from .report import render_report
 from .runner.job import Job, grader_failure
 
 INTERRUPTED = 130
+REPOSITORY = Path(__file__).resolve().parents[2]      # where [lab] known_code paths start
 
 
 def _interrupt(signum, frame):
@@ -51,6 +53,41 @@ def _hash_all(subs, config_bytes):
                 sub.digest = store.digest(sub.read(), config_bytes)
             except SubmissionError as e:
                 sub.status, sub.message = e.status, e.message
+
+
+def known_code(cfg, lab, root):
+    """{label: {class: source}} of the code every student may have (``[lab]
+    known_code``: the book's, the solution, the template); missing files are
+    left out."""
+    from ..notebook import NotebookError, class_sources, parse, read_notebook
+
+    known = {}
+    for label, rel in cfg.lab.known_code.items():
+        path = Path(root) / rel
+        try:
+            if path.suffix == ".ipynb":
+                program = parse(read_notebook(path), lab.grader_modules())
+            else:
+                import nbformat
+
+                cell = nbformat.v4.new_code_cell(path.read_text(encoding="utf-8"))
+                program = parse(nbformat.v4.new_notebook(cells=[cell]), lab.grader_modules())
+        except (OSError, NotebookError):
+            continue
+        known[label] = class_sources(program, lab.graded_classes)
+    return known
+
+
+def _similarity(out, entries, cfg, lab):
+    """Compare the graded students' classes; write ``similarity.csv``; return
+    (clusters, matrices) for the report."""
+    from .similarity import compare, to_csv
+
+    sources = {e.sid: e.result.staff.get("class_sources", {}) for e in entries
+               if e.result is not None and e.status == "graded"}
+    pairs, clusters, matrices = compare(sources, known_code(cfg, lab, REPOSITORY))
+    store.write_text_atomic(out / "similarity.csv", to_csv(pairs, clusters))
+    return clusters, matrices
 
 
 def _jobs(todo, cfg, config_bytes, device):
@@ -162,10 +199,11 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
                 "grader_error", one_line(f"autograder failed: {unsaved[entry.sid]}"), None)
     maxima = question_maxima(cfg, lab)
     store.write_text_atomic(out / "gradebook.csv", render_gradebook(entries, maxima, args.scale))
-    store.write_text_atomic(out / "report.html", render_report(entries, maxima))
+    similar = _similarity(out, entries, cfg, lab)
+    store.write_text_atomic(out / "report.html", render_report(entries, maxima, similar))
     statuses = {}
     for e in entries:
         statuses[e.status] = statuses.get(e.status, 0) + 1
     _say(args, "done: " + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) +
-         f"\n  {out / 'gradebook.csv'}\n  {out / 'report.html'}")
+         f"\n  {out / 'gradebook.csv'}\n  {out / 'report.html'}\n  {out / 'similarity.csv'}")
     return 2 if statuses.get("grader_error") else 0

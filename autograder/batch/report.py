@@ -9,7 +9,7 @@ import re
 import statistics
 from collections import Counter
 
-from .page import Raw, page, table, tag
+from .page import Raw, html, page, table, tag
 
 TOP_DIAGNOSES = 20
 
@@ -122,11 +122,38 @@ def _incidents(entries):
             if rows else tag("p", "None.")]
 
 
-def render_report(entries, maxima, title="Batch grading report"):
+def _similar(similar):
+    """Clusters of similar answers per graded class, and a heat map of each class's
+    pairwise similarity (``autograder.batch.similarity``)."""
+    from .similarity import THRESHOLD, heatmap_png
+
+    clusters, matrices = similar
+    parts = [tag("h2", "Similar answers"),
+             tag("p", f"Students whose code for a graded class is the same or lightly "
+                      f"disguised (renamed variables, reordered methods, comments, formatting): "
+                      f"similarity at least {THRESHOLD:g} after normalization, linked into "
+                      "clusters. \"matches\" names the code every student could have (the "
+                      "book's, the solution, the template) that the cluster resembles. A flag "
+                      "for a closer look, never a penalty. All pairs: similarity.csv.")]
+    rows = [[c.cls, len(c.students), f"{c.score:.2f}", ", ".join(c.matches) or "-",
+             ", ".join(c.students)] for c in clusters]
+    parts.append(table(["class", "students", "lowest similarity", "matches", "who"], rows,
+                       msg_columns={4}) if rows else tag("p", "No cluster."))
+    for cls, (students, matrix) in matrices.items():
+        if len(students) >= 2:
+            data = base64.b64encode(heatmap_png(matrix, students, cls)).decode()
+            parts.append(Raw(f'<img alt="{html(cls)} similarity" '
+                             f'src="data:image/png;base64,{data}">'))
+    return parts
+
+
+def render_report(entries, maxima, similar=None, title="Batch grading report"):
     graded = [e for e in entries if e.result is not None]
     statuses = Counter(e.status for e in entries)
     parts = [tag("h1", title), table(["status", "students"], sorted(statuses.items()))]
     if graded:
         parts += (_scores(graded, sum(maxima.values())) + _questions(graded, maxima)
                   + _tests(graded) + _diagnoses(graded))
+    if similar is not None:
+        parts += _similar(similar)
     return page(title, parts + _incidents(entries))

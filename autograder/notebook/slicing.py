@@ -70,3 +70,16 @@ def slice_for(program, target, others=frozenset()):
             break
         final |= deferred
     return Slice(target, chosen[::-1], defined=bool(program.binders(target)))
+
+
+def class_sources(program, graded):
+    """{class: its source as the notebook finally has it}: the statements of its
+    slice that bind or change it (its definition, methods attached later), for
+    comparing students' answers (``autograder.batch.similarity``)."""
+    sources = {}
+    for cls in graded:
+        sl = slice_for(program, cls, graded)
+        own = [st.source for st in sl.statements if cls in st.binds | st.changes]
+        if own:
+            sources[cls] = "\n".join(own)
+    return sources
