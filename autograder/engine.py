@@ -24,7 +24,7 @@ from nndl.checks.core import Verdict, judged
 
 from .config import load_config
 from .lab import load_lab
-from .notebook import NotebookError, class_sources, parse, read_notebook, slice_for
+from .notebook import NotebookError, own_source, parse, read_notebook, slice_for
 from .results import GradingResult, TestSpec
 from .limits import Limits, Speed, load_timing, question_limits
 from .sandbox.runner import Sandbox, SandboxError, child_root
@@ -114,6 +114,7 @@ class Grading:
         self.result = GradingResult(submission=str(path))
         self.specs = {s.name: s for s in test_specs(cfg, lab)}
         self.program = None
+        self.slices = {}               # graded class -> its Slice of the notebook
         self.failures = {}             # statement index -> (why, [questions])
         self.logs = {}
         self.timing = load_timing()
@@ -130,7 +131,10 @@ class Grading:
             return False
         self.program = parse(nb, self.lab.grader_modules())
         self.result.problems.extend(self.program.problems)
-        self.result.staff["class_sources"] = class_sources(self.program, self.lab.graded_classes)
+        graded = self.lab.graded_classes
+        self.slices = {cls: slice_for(self.program, cls, graded) for cls in graded}
+        self.result.staff["class_sources"] = {cls: own_source(sl)
+                                              for cls, sl in self.slices.items() if sl.defined}
         self.profile["read"] = time.monotonic() - start
         return True
 
@@ -147,7 +151,7 @@ class Grading:
             self.grade_question(sandbox, unit)
 
     def grade_question(self, sandbox, unit):
-        sl = slice_for(self.program, unit.graded_class, self.lab.graded_classes)
+        sl = self.slices[unit.graded_class]
         if not sl.defined:
             return self.fail(unit, f"class {unit.graded_class} could not be graded: it is not "
                                    "defined at the top level of a code cell of the notebook")

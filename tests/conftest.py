@@ -102,6 +102,15 @@ def short_config(tmp_path_factory):
     return path
 
 
+def per_question(data):
+    """{question: points} of a results.json's data."""
+    scores = {}
+    for t in data["tests"]:
+        q = t["name"].split(".")[0]
+        scores[q] = scores.get(q, 0) + t["score"]
+    return scores
+
+
 def write_notebook(nb, path):
     nbformat.write(nb, str(path))
     return path

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import BOOK, ROOT, class_sources, notebook_from, write_notebook
+from conftest import BOOK, ROOT, class_sources, notebook_from, per_question, write_notebook
 
 
 
@@ -17,14 +17,6 @@ def grade(nb_path, results, config, *extra):
                           capture_output=True, text=True, timeout=600)
     data = json.loads(results.read_text())
     return proc, data
-
-
-def per_question(data):
-    scores = {}
-    for t in data["tests"]:
-        q = t["name"].split(".")[0]
-        scores[q] = scores.get(q, 0) + t["score"]
-    return scores
 
 
 def outputs_of(data, question):

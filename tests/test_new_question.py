@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (BOOK, ROOT, class_sources, notebook_from, run_gradescope, unpack,
-                      write_notebook)
+from conftest import (BOOK, ROOT, class_sources, notebook_from, per_question, run_gradescope,
+                      unpack, write_notebook)
 
 FIXTURE = ROOT / "tests" / "fixtures" / "q5_l1"
 SOLUTION = (FIXTURE / "solution.py").read_text()
@@ -60,14 +60,6 @@ def notebooks(tmp):
     right = notebook_from({**classes, "BinaryCrossEntropyWithL1": SOLUTION})
     wrong = notebook_from({**classes, "BinaryCrossEntropyWithL1": WRONG})
     return (write_notebook(right, tmp / "right.ipynb"), write_notebook(wrong, tmp / "wrong.ipynb"))
-
-
-def per_question(data):
-    scores = {}
-    for t in data["tests"]:
-        q = t["name"].split(".")[0]
-        scores[q] = scores.get(q, 0) + t["score"]
-    return scores
 
 
 def test_single_grading_carries_the_new_question(repo, tmp_path):

@@ -4,8 +4,8 @@ IPython syntax (:mod:`.magics`), and the slice each graded class needs
 
 from .program import (MAX_CELL_SOURCE, MAX_NOTEBOOK_BYTES, MAX_STATEMENTS, MAX_TOTAL_CODE,
                       NotebookError, Program, parse, read_notebook)
-from .slicing import Slice, class_sources, slice_for
+from .slicing import Slice, class_sources, own_source, slice_for
 
 __all__ = ["MAX_CELL_SOURCE", "MAX_NOTEBOOK_BYTES", "MAX_STATEMENTS", "MAX_TOTAL_CODE",
-           "NotebookError", "Program", "Slice", "class_sources", "parse", "read_notebook",
-           "slice_for"]
+           "NotebookError", "Program", "Slice", "class_sources", "own_source", "parse",
+           "read_notebook", "slice_for"]

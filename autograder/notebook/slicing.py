@@ -72,14 +72,14 @@ def slice_for(program, target, others=frozenset()):
     return Slice(target, chosen[::-1], defined=bool(program.binders(target)))
 
 
-def class_sources(program, graded):
-    """{class: its source as the notebook finally has it}: the statements of its
+def own_source(sl):
+    """The class's source as the notebook finally has it: the statements of its
     slice that bind or change it (its definition, methods attached later), for
-    comparing students' answers (``autograder.batch.similarity``)."""
-    sources = {}
-    for cls in graded:
-        sl = slice_for(program, cls, graded)
-        own = [st.source for st in sl.statements if cls in st.binds | st.changes]
-        if own:
-            sources[cls] = "\n".join(own)
-    return sources
+    comparing students' answers (``autograder.batch.similarity``); "" if none."""
+    return "\n".join(st.source for st in sl.statements if sl.target in st.binds | st.changes)
+
+
+def class_sources(program, graded):
+    """{class: :func:`own_source`} of every graded class the notebook defines."""
+    sources = {cls: own_source(slice_for(program, cls, graded)) for cls in graded}
+    return {cls: source for cls, source in sources.items() if source}

@@ -25,6 +25,7 @@ once, in a throwaway process, and each worker's note says what it applied.
 import ctypes
 import os
 import resource
+import time
 
 TASK_LIMIT = 64                    # processes + threads of a worker
 SCRATCH_BYTES = 16 * 2**20         # the scratch tmpfs
@@ -150,13 +151,28 @@ class TaskGroup:
         with open(os.path.join(self.path, "cgroup.procs"), "w") as f:
             f.write("0")
 
-    def remove(self, path=None):
+    def remove(self, path=None, attempts=100):
+        """Kill what is left in the group, then remove it (a task that is still
+        exiting keeps it busy for a moment)."""
         path = path or self.path
-        if path:
+        for _ in range(attempts if path else 0):
             try:
                 os.rmdir(path)
+                return
+            except FileNotFoundError:
+                return
             except OSError:
-                pass
+                for pid in _read_pids(os.path.join(path, "cgroup.procs")):
+                    _try(os.kill, pid, 9)
+                time.sleep(0.01)
+
+
+def _read_pids(path):
+    try:
+        with open(path, encoding="ascii") as f:
+            return [int(line) for line in f if line.strip().isdigit()]
+    except OSError:
+        return []
 
 
 def scratch_usage(scratch, max_files=SCRATCH_FILES + 1):
@@ -189,7 +205,10 @@ def features():
     ``{"namespaces": bool, "pids": cgroup base or None}``."""
     import tempfile
 
-    scratch = tempfile.mkdtemp(prefix="nndl-probe-")
+    try:                                    # in the sandbox's folder, removed with it
+        scratch = tempfile.mkdtemp(prefix="probe-", dir=os.getcwd())
+    except OSError:                         # (not writable: the Gradescope user)
+        scratch = tempfile.mkdtemp(prefix="nndl-probe-")
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child
