@@ -199,7 +199,11 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
                 "grader_error", one_line(f"autograder failed: {unsaved[entry.sid]}"), None)
     maxima = question_maxima(cfg, lab)
     store.write_text_atomic(out / "gradebook.csv", render_gradebook(entries, maxima, args.scale))
-    similar = _similarity(out, entries, cfg, lab)
+    try:
+        similar = _similarity(out, entries, cfg, lab)
+    except Exception:  # noqa: BLE001 - a flag for staff must not cost the gradebook
+        _say(args, f"similarity could not be computed:\n{traceback.format_exc()}")
+        similar = None
     store.write_text_atomic(out / "report.html", render_report(entries, maxima, similar))
     statuses = {}
     for e in entries:
