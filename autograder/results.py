@@ -70,7 +70,7 @@ _PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
 def md_escape(text):
     """``text`` shown literally by a CommonMark renderer: the characters that
     could start emphasis, links, HTML, code or headings are escaped (an
-    underscore inside a word, as in ``q1_relu``, is left alone)."""
+    underscore inside a word, as in a question id like ``q9_name``, is left alone)."""
     out = []
     for i, c in enumerate(text):
         prev, nxt = text[i - 1] if i else " ", text[i + 1] if i + 1 < len(text) else " "

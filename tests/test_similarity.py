@@ -16,7 +16,7 @@ import tokenize
 import pytest
 from conftest import BOOK, ROOT, VARIANTS, class_sources
 
-from autograder.batch.similarity import (THRESHOLD, Cluster, Pair, compare, fingerprint,
+from autograder.batch.similarity import (THRESHOLD, Cluster, Pair, api, compare, fingerprint,
                                          heatmap_png, similarity, to_csv)
 
 BOOK_CLASSES = class_sources(BOOK)
@@ -285,10 +285,11 @@ def test_one_statement_edits_of_the_book_still_match_it():
         _, clusters, matrices = compare(sources, KNOWN)
         for cluster in clusters:
             assert cluster.matches == ["book"]
-        book = fingerprint(BOOK_CLASSES[cls])
-        base = fingerprint(TEMPLATE[cls])
+        names = api(TEMPLATE[cls])
+        book = fingerprint(BOOK_CLASSES[cls], names)
+        base = fingerprint(TEMPLATE[cls], names)
         for stem, s in variants.items():
-            if similarity(fingerprint(s) - base, book - base) < THRESHOLD:
+            if similarity(fingerprint(s, names) - base, book - base) < THRESHOLD:
                 below.add(stem)
     assert below == REWRITES
 
@@ -413,3 +414,19 @@ def test_fingerprints_are_stable_across_processes():
                           text=True, cwd=ROOT, env=env, timeout=60, check=True)
     assert json.loads(proc.stdout) == sorted(fingerprint(src))
     assert len(fingerprint(src)) > 20
+
+
+def test_method_names_the_template_fixes_are_kept_others_are_renamed():
+    """The assignment's API (the method names the base code's class defines) is kept: a copy
+    that renames a helper method still matches, one whose graded method has another name is
+    a different program."""
+    assert api(TEMPLATE["ReLU"]) == {"__init__", "forward", "backward"}
+    assert api(None) == frozenset() and api("def (") == frozenset()
+    names = api(TEMPLATE["ReLU"])
+    src = BOOK_CLASSES["ReLU"]
+    helper = src + "\n    def helper_one(self, x):\n        return x * 2\n"
+    renamed = helper.replace("helper_one", "other_name")
+    assert fingerprint(helper, names) == fingerprint(renamed, names)
+    moved = src.replace("def backward", "def backward_pass")
+    assert fingerprint(moved, names) != fingerprint(src, names)
+    assert fingerprint(moved) == fingerprint(src)       # without an API every name is V

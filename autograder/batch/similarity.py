@@ -18,8 +18,9 @@ Normalization, so that light disguises do not change the fingerprint:
   ``Op``, the class's own name) are kept, as are attribute names on anything but ``self``
   (``layer.params``, ``paddle.multiply``: the framework's API, which a copier cannot rename);
 * the first argument of a method is ``self`` whatever it is called; attributes of ``self``
-  become ``V``, except dunders and the graded method names in ``KEPT_NAMES``; method names
-  are kept likewise when dunder or graded, else ``V``;
+  become ``V``, except dunders and the method names the assignment fixes (``api``: those the
+  base code's class defines, e.g. ``forward``/``backward``); method names are kept likewise
+  when dunder or fixed, else ``V``;
 * string literals become ``S``; numbers are kept (``1.`` and ``1.0`` are the same constant);
 * each method is fingerprinted on its own and the sets are united, so the order of the
   methods does not matter; a top-level function attached by ``Cls.name = function`` counts
@@ -31,7 +32,7 @@ scored in ``compare``, so that the given ``__init__``s and the given half of the
 make honest students look alike. Two students who both left nothing but template code (empty
 residues) are scored on their full fingerprints, so that stub-leavers still cluster together
 and with the template. Caveat: very short answers (a line or two beyond the template, as for
-``ReLU``) can coincide by chance; that is why this only flags.
+an activation function) can coincide by chance; that is why this only flags.
 """
 
 from __future__ import annotations
@@ -56,24 +57,36 @@ WINDOW = 2   # winnowing window: every match of >= K + WINDOW - 1 = 7 tokens is 
 #     strings, and all of these at once (28 copies) -- score 1.00 with the original: the
 #     normalization erases every one of these disguises;
 #   * one-statement edits of the book (the 22 tests/variants/wrong files) score 0.59-0.90
-#     with the book (median 0.74), except two rewrites of Dropout.forward (0.33, 0.00);
-#     the official solution's loss and BatchGD (a statement or two changed) 0.82 and 0.73;
+#     with the book (median 0.74), except two rewrites of the dropout's forward (0.33, 0.00);
+#     the official solution's loss and optimizer (a statement or two changed) 0.82 and 0.73;
 #   * independently written correct implementations (tests/variants/correct, 10 pairs with
 #     each other and with the book) score 0.02-0.14 (raw: 0.02-0.21), the highest being
-#     BatchGD book vs batchgd_inplace_style and ReLU book vs relu_where.
+#     the book's optimizer vs batchgd_inplace_style and its activation vs relu_where.
 # 0.5 is far above the independent maximum and still flags copies with a statement or two
 # edited (more than half of the non-template fingerprint shared); 1.0 would flag only
 # exact normalized copies. (K=5, WINDOW=4 separated worse: independents up to 0.25.)
 THRESHOLD = 0.5
 
 BASE_LABEL = "template"
-KEPT_NAMES = frozenset({"__init__", "__call__", "forward", "backward", "step",
-                        "gradient_descent"})
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 
-def _kept(name: str) -> bool:
-    return name in KEPT_NAMES or (name.startswith("__") and name.endswith("__"))
+def _parse(source: str) -> ast.Module:
+    try:
+        return ast.parse(source)
+    except IndentationError:                       # a whole cell's source, indented
+        return ast.parse(textwrap.dedent(source))
+
+
+def api(source: str | None) -> frozenset[str]:
+    """The method names the classes of ``source`` define (of the base code: the names the
+    assignment fixes, which a copier cannot rename); empty if it is None or does not parse."""
+    try:
+        tree = _parse(source) if source is not None else ast.Module(body=[])
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return frozenset()
+    return frozenset(item.name for s in tree.body if isinstance(s, ast.ClassDef)
+                     for item in s.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)))
 
 
 def _is_bare_string(node: ast.AST) -> bool:
@@ -85,10 +98,11 @@ _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _FIELDS: dict[type, tuple[str, ...]] = {}     # child fields of each node type, but ctx
 
 
-def _tokens(root: ast.AST, me: str | None, top: set[str], name: str | None = None) -> list[str]:
+def _tokens(root: ast.AST, me: str | None, top: set[str], kept, name: str | None = None) -> list[str]:
     """The pre-order token sequence of ``root`` (one token per node: its type, plus its
     normalized identifier or constant), in one pass. ``me`` is the method's first argument
-    (``self``), ``top`` the module's own function names, ``name`` the name an attached
+    (``self``), ``top`` the module's own function names, ``kept(name)`` whether a method
+    or attribute name is kept, ``name`` the name an attached
     function is attached as. Names are resolved at the end, once all the bound ones are known."""
     out: list = []
     bound = set(top)
@@ -125,7 +139,7 @@ def _tokens(root: ast.AST, me: str | None, top: set[str], name: str | None = Non
             continue
         if t is ast.Attribute:
             on_self = type(node.value) is ast.Name and node.value.id == me
-            out.append("Attribute:" + ("V" if on_self and not _kept(node.attr) else node.attr))
+            out.append("Attribute:" + ("V" if on_self and not kept(node.attr) else node.attr))
             stack.append(node.value)
             continue
         label = t.__name__
@@ -133,7 +147,7 @@ def _tokens(root: ast.AST, me: str | None, top: set[str], name: str | None = Non
             if node is not root:
                 bound.add(node.name)
             own = name if node is root and name else node.name
-            label += ":" + (own if _kept(own) else "V")
+            label += ":" + (own if kept(own) else "V")
         elif t is ast.keyword:
             label += ":" + str(node.arg)
         elif t is ast.ExceptHandler and node.name:
@@ -191,23 +205,25 @@ def _winnow(tokens: list[str]) -> set[int]:
     return {min(hashes[i:i + WINDOW]) for i in range(max(1, len(hashes) - WINDOW + 1))}
 
 
-def fingerprint(source: str) -> frozenset[int] | None:
+def fingerprint(source: str, api_names: frozenset[str] = frozenset()) -> frozenset[int] | None:
     """Normalized-AST fingerprint of Python source (a class definition, possibly followed by
-    statements that attach methods, e.g. ``ReLU.backward = f``), as a set of winnowed k-gram
-    hashes; None when the source does not parse. See the module docstring for the
+    statements that attach methods, e.g. ``Cls.backward = f``), as a set of winnowed k-gram
+    hashes; None when the source does not parse. ``api_names``: method names kept as they
+    are (besides dunders), see ``api``. See the module docstring for the
     normalization. Hashes are CRC-32s of the token text, hence stable across processes
     (not across Python versions whose ``ast`` differs)."""
     try:
-        try:
-            tree = ast.parse(source)
-        except IndentationError:                   # a whole cell's source, indented
-            tree = ast.parse(textwrap.dedent(source))
+        tree = _parse(source)
+
+        def kept(name):
+            return name in api_names or (name.startswith("__") and name.endswith("__"))
+
         top = {s.name for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
         prints = set()
         for name, node, is_method in _units(tree):
             args = node.args.posonlyargs + node.args.args if isinstance(node, _FUNCS) else []
             me = args[0].arg if is_method and args else None
-            out = _tokens(node, me, top, name)
+            out = _tokens(node, me, top, kept, name)
             if out:
                 prints |= _winnow(out)
         return frozenset(prints)
@@ -277,25 +293,27 @@ def compare(sources: dict[str, dict[str, str | None]],
     fingerprinted, in the order of ``sources``.
     """
     known = known or {}
-    cache: dict[str, frozenset | None] = {}
+    cache: dict[tuple, frozenset | None] = {}
 
-    def fp(src):
+    def fp(src, names):
         if src is None:
             return None
-        if src not in cache:
-            cache[src] = fingerprint(src)
-        return cache[src]
+        if (src, names) not in cache:
+            cache[src, names] = fingerprint(src, names)
+        return cache[src, names]
 
     classes = list(dict.fromkeys(c for by_cls in sources.values() for c in by_cls))
     pairs, clusters, matrices = [], [], {}
     for cls in classes:
+        base_source = known.get(BASE_LABEL, {}).get(cls)
+        names = api(base_source)
         ids, prints = [], []
         for sid, by_cls in sources.items():
-            p = fp(by_cls.get(cls))
+            p = fp(by_cls.get(cls), names)
             if p is not None:
                 ids.append(sid)
                 prints.append(p)
-        base = fp(known.get(BASE_LABEL, {}).get(cls)) or frozenset()
+        base = fp(base_source, names) or frozenset()
         residues = [p - base for p in prints]
         m = _jaccard_matrix(residues)
         empty = np.array([not r for r in residues], dtype=bool)
@@ -319,7 +337,7 @@ def compare(sources: dict[str, dict[str, str | None]],
         groups: dict[int, list[int]] = {}
         for i in range(n):
             groups.setdefault(root(i), []).append(i)
-        known_prints = {label: fp(by_cls.get(cls)) for label, by_cls in known.items()}
+        known_prints = {label: fp(by_cls.get(cls), names) for label, by_cls in known.items()}
         found = []
         for members in groups.values():
             if len(members) < 2:
