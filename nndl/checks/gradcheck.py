@@ -28,6 +28,21 @@ def numerical_gradient(f, x, h=H):
     return grad
 
 
+def parameter_gradients(loss, params, h=H):
+    """Finite-difference gradients of ``loss(params)`` with respect to every
+    weight and bias of a layer stack ``params = [(W0, b0), (W1, b1), ...]``:
+    a list of ``(name, gradient)`` in the order W0, b0, W1, b1, ...  ``loss``
+    receives the stack with one array replaced by the perturbed copy."""
+    gradients = []
+    for i, (W, b) in enumerate(params):
+        for name, arr in ((f"W{i}", W), (f"b{i}", b)):
+            def f(v, name=name):
+                return loss([(v if f"W{j}" == name else Wj, v if f"b{j}" == name else bj)
+                             for j, (Wj, bj) in enumerate(params)])
+            gradients.append((name, numerical_gradient(f, np.array(arr, dtype=np.float64), h)))
+    return gradients
+
+
 def scaled_error(actual, expected):
     """max |actual - expected| / max(max |expected|, 1e-12): the largest error
     relative to the scale of the expected array (robust to zero entries, which

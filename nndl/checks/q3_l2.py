@@ -16,7 +16,7 @@ import numpy as np
 from .core import (LinearStack, Question, StudentError, Verdict, call_student, closest_mistake,
                    output, stack_params, student_class, tensor, to_numpy)
 from .formulas import cross_entropy_with_logits, stack_forward
-from .gradcheck import numerical_gradient, scaled_error
+from .gradcheck import parameter_gradients, scaled_error
 
 QUESTION = Question("q3_l2", "BinaryCrossEntropyWithLogits", "Cross-entropy with an l2 penalty")
 
@@ -158,20 +158,16 @@ def judge_gradient(inputs, outputs, relu_between=False):
     N = len(X)
     worst, messages = 0.0, []
     for k, lambd in enumerate(np.asarray(inputs["lambdas"]).reshape(-1)):
-        got, fds = [], []
-        for i, (W, b) in enumerate(params):
-            for name, arr in ((f"W{i}", W), (f"b{i}", b)):
-                def f(v, name=name):
-                    ps = [(v if f"W{j}" == name else Wj, v if f"b{j}" == name else bj)
-                          for j, (Wj, bj) in enumerate(params)]
-                    return regularized_loss(ps, X, y, lambd, relu_between)
-                fds.append(numerical_gradient(f, np.array(arr, dtype=np.float64)))
-                got.append(output(outputs, f"d{name}_{k}", None).reshape(-1))
-                if got[-1].size != arr.size:
-                    raise StudentError(f"grads['{name[0]}'] of layer {i + 1} has "
-                                       f"{got[-1].size} entries, expected {arr.size}")
+        fds = parameter_gradients(
+            lambda ps: regularized_loss(ps, X, y, lambd, relu_between), params)
+        got = []
+        for name, grad in fds:
+            got.append(output(outputs, f"d{name}_{k}", None).reshape(-1))
+            if got[-1].size != grad.size:
+                raise StudentError(f"grads['{name[0]}'] of layer {int(name[1:]) + 1} has "
+                                   f"{got[-1].size} entries, expected {grad.size}")
         actual = np.concatenate(got)
-        fd = np.concatenate([a.reshape(-1) for a in fds])
+        fd = np.concatenate([grad.reshape(-1) for _, grad in fds])
         err = scaled_error(actual, fd)
         worst = max(worst, err)
         if err <= GRAD_TOL:
