@@ -1,9 +1,12 @@
 """Instructor-side grading engine for the NNDL regularization lab.
 
-Parent side (never runs student code): :mod:`autograder.engine` orchestrates,
-:mod:`autograder.checks` judges, :mod:`autograder.results` writes results.
+Parent side (never runs student code): :mod:`autograder.engine` grades one
+notebook with the checks of :mod:`autograder.lab`'s question units and
+:mod:`autograder.results` writes the results; :mod:`autograder.grade`,
+:mod:`autograder.batch` and :mod:`autograder.gradescope` are the ways in.
 Child side (runs next to student code, in a sandboxed process):
-:mod:`autograder.reference` and :mod:`autograder.probes`.
+:mod:`autograder.sandbox`, the probes of ``nndl.checks`` and of
+``autograder.questions``, and :mod:`autograder.reference`.
 """
 
 __version__ = "0.1.0"

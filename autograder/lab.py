@@ -17,7 +17,6 @@ here.
 """
 
 import importlib
-import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,11 +53,6 @@ class QuestionUnit:
         package = self.grading.__name__.rpartition(".")[0]
         return f"{package}.reference:{self.grading.REFERENCE}"
 
-    @property
-    def probes_module(self):
-        package = self.grading.__name__.rpartition(".")[0]
-        name = f"{package}.probes"
-        return name if importlib.util.find_spec(name) is not None else None
 
 
 @dataclass

@@ -13,8 +13,6 @@ from nndl.checks.core import student_class, to_numpy
 from . import PARTS
 from .models import MLP_3L, MLP_3L_dropout
 
-MODELS = ("mlp", "mlp_dropout")
-
 
 def part(slot):
     """The reference class of ``slot``, or a clear error (it is the graded one)."""

@@ -7,7 +7,6 @@ Nothing here executes student code; the arrays returned are checked
 
 import json
 import os
-import re
 import select
 import shutil
 import signal

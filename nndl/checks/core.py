@@ -14,7 +14,7 @@ process:
   returning a :class:`Verdict` with a diagnosis a student can act on.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Optional
 
 import numpy as np
