@@ -11,6 +11,7 @@ and bounded whatever the file holds.
 
 import ast
 import json
+import warnings
 from dataclasses import dataclass, field
 
 import nbformat
@@ -72,7 +73,9 @@ def read_notebook(path):
     if not isinstance(raw, dict) or "cells" not in raw:
         raise NotebookError("the file is JSON but not a Jupyter notebook (no 'cells')")
     try:
-        return nbformat.reads(text, as_version=4)
+        with warnings.catch_warnings():   # e.g. cells without ids: only the sources matter here
+            warnings.simplefilter("ignore")
+            return nbformat.reads(text, as_version=4)
     except Exception as e:  # noqa: BLE001 - nbformat raises many kinds
         raise NotebookError(f"the notebook could not be read: {e}") from None
 
