@@ -66,8 +66,16 @@ def test_zip_has_the_engine_setup_and_run_autograder(built_zip, tmp_path):
                  "autograder/grading.toml", "autograder/questions/q1_relu/grading.py",
                  "autograder/reference/accuracy.py", "autograder/engine.py",
                  "autograder/sandbox/child.py", "autograder/gradescope/run.py",
-                 "nndl/op.py", "nndl/checks/core.py", "BUILD_INFO.json"):
+                 "nndl/op.py", "nndl/checks/core.py", "BUILD_INFO.json",
+                 "autograder/calibration/timing.json"):
         assert name in infos, name
+    # the unpacked engine finds its timing calibration: calibrated limits, not the flat one
+    unpacked = tmp_path / "unpacked"
+    zipfile.ZipFile(built_zip).extractall(unpacked)
+    probe = subprocess.run([sys.executable, "-c", "from autograder.limits import load_timing; "
+                            "print(sorted(load_timing()['questions']))"], cwd=unpacked,
+                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ""})
+    assert probe.returncode == 0 and "q1_relu" in probe.stdout, probe.stderr
     for name in ("setup.sh", "run_autograder"):
         assert (infos[name].external_attr >> 16) & 0o111, f"{name} is not executable"
     assert not any("__pycache__" in n or n.startswith("tests/") for n in infos)

@@ -31,16 +31,21 @@ ENGINE = __name__.split(".")[0]
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 
 
+PACKAGE_SUFFIXES = {".py", ".json", ".toml"}   # code, calibration data (time limits), config
+
+
 def package_files(packages, repo=REPO):
-    """Relative paths of the ``*.py`` of ``packages``, the config and grade.py."""
+    """Relative paths of the code and data files of ``packages`` (``*.py``, the
+    calibration's ``*.json``, the config) and grade.py."""
     files = []
     for pkg in packages:
-        for p in sorted((repo / pkg).rglob("*.py")):
+        for p in sorted((repo / pkg).rglob("*")):
             rel = p.relative_to(repo)
+            if p.suffix not in PACKAGE_SUFFIXES or not p.is_file():
+                continue
             if "__pycache__" in rel.parts or any(part.startswith(".") for part in rel.parts):
                 continue
             files.append(rel.as_posix())
-    files.append("autograder/grading.toml")
     files.append("grade.py")
     return sorted(set(files))
 
