@@ -573,17 +573,19 @@ def test_discovery_layouts_and_guards(tmp_path):
     make_zip(root / "e.zip", {"readme.txt": b"hi"})
     (root / "report.html").mkdir()
     (root / "report.html" / "n.ipynb").write_text("{}")
+    (root / "similarity.csv.ipynb").write_text("{}")
     out = root / "out"
     out.mkdir()
     subs, skipped = discover(root, exclude=[out])
     by_id = {s.sid: s for s in subs}
-    assert list(by_id) == ["a", "b", "c", "d", "e", "report.html"]
+    assert list(by_id) == ["a", "b", "c", "d", "e", "report.html", "similarity.csv"]
     assert by_id["a"].ok and by_id["a"].read() == b"{}"
     assert by_id["b"].ok and by_id["b"].source == "b/deep/er/x.ipynb"
     assert by_id["c"].ok and by_id["c"].read() == b'{"cells": []}'
     assert by_id["d"].status == "multiple_notebooks"
     assert by_id["e"].status == "no_notebook"
     assert by_id["report.html"].status == "bad_id"
+    assert by_id["similarity.csv"].status == "bad_id"
     assert skipped == []
     assert not (tmp_path / "etc").exists()
 

@@ -86,7 +86,7 @@ def _similarity(out, entries, cfg, lab):
     sources = {e.sid: e.result.staff.get("class_sources", {}) for e in entries
                if e.result is not None and e.status == "graded"}
     pairs, clusters, matrices = compare(sources, known_code(cfg, lab, REPOSITORY))
-    store.write_text_atomic(out / "similarity.csv", to_csv(pairs, clusters))
+    store.write_text_atomic(out / store.SIMILARITY, to_csv(pairs, clusters))
     return clusters, matrices
 
 
@@ -198,16 +198,16 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
             entry.status, entry.message, entry.result = (
                 "grader_error", one_line(f"autograder failed: {unsaved[entry.sid]}"), None)
     maxima = question_maxima(cfg, lab)
-    store.write_text_atomic(out / "gradebook.csv", render_gradebook(entries, maxima, args.scale))
+    store.write_text_atomic(out / store.GRADEBOOK, render_gradebook(entries, maxima, args.scale))
     try:
         similar = _similarity(out, entries, cfg, lab)
     except Exception:  # noqa: BLE001 - a flag for staff must not cost the gradebook
         _say(args, f"similarity could not be computed:\n{traceback.format_exc()}")
         similar = None
-    store.write_text_atomic(out / "report.html", render_report(entries, maxima, similar))
+    store.write_text_atomic(out / store.REPORT, render_report(entries, maxima, similar))
     statuses = {}
     for e in entries:
         statuses[e.status] = statuses.get(e.status, 0) + 1
     _say(args, "done: " + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) +
-         f"\n  {out / 'gradebook.csv'}\n  {out / 'report.html'}\n  {out / 'similarity.csv'}")
+         "".join(f"\n  {out / name}" for name in store.CLASS_FILES[:3]))
     return 2 if statuses.get("grader_error") else 0

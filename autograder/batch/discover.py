@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ..notebook import MAX_NOTEBOOK_BYTES
+from .store import CLASS_FILES
 
 OK = "ok"
-RESERVED = {"gradebook.csv", "report.html", "batch.log"}   # names used in OUT_DIR
+RESERVED = set(CLASS_FILES)   # names of the class's files in OUT_DIR
 
 
 class SubmissionError(Exception):

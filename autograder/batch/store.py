@@ -5,6 +5,7 @@
     OUT/<id>/feedback.html        for the student
     OUT/<id>/batch.json           written last: which notebook bytes + config were graded
     OUT/batch.log                 one JSON line per grading, in the order they finished
+    OUT/gradebook.csv, OUT/report.html, OUT/similarity.csv   the class's files
 
 Every file is written atomically (temporary file + rename) and ``batch.json``
 last, so a batch killed at any moment leaves each student either completely
@@ -21,6 +22,8 @@ from ..results import (GradingResult, TestResult, write_json_atomic, write_resul
 from .feedback import render_feedback
 
 MARKER = "batch.json"
+LOG, GRADEBOOK, REPORT, SIMILARITY = "batch.log", "gradebook.csv", "report.html", "similarity.csv"
+CLASS_FILES = (GRADEBOOK, REPORT, SIMILARITY, LOG)   # no student id may take these names
 
 
 def digest(notebook, config_bytes):
@@ -58,7 +61,7 @@ def save(out, sub, job, outcome):
               "graded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     write_json_atomic(folder / MARKER, marker)
     line = {k: marker[k] for k in ("graded_at", "student_id", "status", "score", "sha256")}
-    with open(Path(out) / "batch.log", "a", encoding="utf-8") as f:
+    with open(Path(out) / LOG, "a", encoding="utf-8") as f:
         f.write(json.dumps(line) + "\n")
 
 
