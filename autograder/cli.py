@@ -121,7 +121,9 @@ def build_parser():
     p.add_argument("--out", help="build into this folder instead of the repository")
     p.add_argument("--config", help="grading config (its [lab] names the notebook)")
 
-    p = sub.add_parser("config", help="list every setting of grading.toml with its meaning")
+    p = sub.add_parser("config", help="list every setting of grading.toml: its value, default "
+                                      "and meaning, and the points per check")
+    p.add_argument("--config", help="grading config (default: autograder/grading.toml)")
     return parser
 
 
@@ -145,13 +147,13 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return USAGE_ERROR
-    if args.command == "config":
-        from .config import describe
-
-        print(describe())
-        return 0
     kwargs = {k: v for k, v in vars(args).items() if k != "command"}
     try:
+        if args.command == "config":
+            from .config import describe
+
+            print(describe(args.config))
+            return 0
         return importlib.import_module(COMMANDS[args.command]).main(**kwargs)
     except ConfigError as e:
         print(f"config error: {e}", file=sys.stderr)

@@ -1,6 +1,7 @@
 """The grading configuration (``grading.toml``), read into typed dataclasses
 and validated on load: an unknown or misspelled key, a value of the wrong
-type or outside its choices is an error naming the key and the file.
+type, outside its choices or outside its range is an error naming the key and
+the file.
 
 Each field's default and description are declared here, next to it; the
 shipped ``grading.toml`` sets every one of them explicitly.
@@ -25,9 +26,13 @@ class ConfigError(Exception):
     pass
 
 
-def setting(default, help, choices=None):  # noqa: A002 - the dataclass field's description
-    """A config field: its default, its description and its allowed values."""
-    return field(default=default, metadata={"help": help, "choices": choices})
+SEED_RANGE = (0, 2**32 - 1)     # what numpy's and paddle's seeding accept
+
+
+def setting(default, help, choices=None, bounds=None):  # noqa: A002 - the field's description
+    """A config field: its default, its description and its allowed values
+    (``choices``, or ``bounds = (lowest, highest)`` inclusive, None for open)."""
+    return field(default=default, metadata={"help": help, "choices": choices, "bounds": bounds})
 
 
 def settings_list(default, help):  # noqa: A002
@@ -58,14 +63,19 @@ class RunSettings:
     device: str = setting("auto", "where paddle runs: auto (gpu when paddle has CUDA), cpu, gpu",
                           DEVICES)
     time_limit_factor: float = setting(15.0, "a question's worker may take this many times the "
-                                             "reference's time for it (see autograder/limits.py)")
+                                             "reference's time for it (see autograder/limits.py)",
+                                      bounds=(1, None))
     question_time_limit: float = setting(60.0, "seconds for a question the calibration does not "
-                                               "know, and the most any question gets")
-    statement_time_limit: float = setting(5.0, "seconds for one notebook statement of a slice")
+                                               "know, and the most any question gets",
+                                        bounds=(1, None))
+    statement_time_limit: float = setting(5.0, "seconds for one notebook statement of a slice",
+                                         bounds=(0.1, None))
     total_time_limit: float = setting(420.0, "seconds for a whole submission; later questions "
-                                             "get 0")
-    memory_limit_mb: int = setting(2048, "address-space limit of a worker (paddle needs ~1 GiB)")
-    log_limit_kb: int = setting(64, "student output kept per question (staff log only)")
+                                             "get 0", bounds=(1, None))
+    memory_limit_mb: int = setting(2048, "address-space limit of a worker (paddle needs ~1 GiB)",
+                                  bounds=(1024, None))
+    log_limit_kb: int = setting(64, "student output kept per question (staff log only)",
+                              bounds=(0, None))
     public_visibility: str = setting("visible", "Gradescope visibility of public tests",
                                      VISIBILITIES)
     hidden_visibility: str = setting("after_published", "Gradescope visibility of hidden tests "
@@ -74,17 +84,19 @@ class RunSettings:
 
 @dataclass(frozen=True)
 class SeedSettings:
-    checks: int = setting(2026, "seed of the grader-chosen inputs of the exact checks")
+    checks: int = setting(2026, "seed of the grader-chosen inputs of the exact checks",
+                                bounds=SEED_RANGE)
 
 
 @dataclass(frozen=True)
 class AccuracySettings:
-    iterations: int = setting(3000, "full-batch training steps of an accuracy run")
-    data_seed: int = setting(0, "make_moons random_state")
-    init_seed: int = setting(0, "seed of the initial weights")
-    train_seed: int = setting(0, "paddle seed of the run (dropout masks)")
-    train_threshold: float = setting(0.75, "minimum train accuracy")
-    test_threshold: float = setting(0.65, "minimum test accuracy")
+    iterations: int = setting(1000, "full-batch training steps of an accuracy run",
+                              bounds=(1, None))
+    data_seed: int = setting(0, "make_moons random_state", bounds=SEED_RANGE)
+    init_seed: int = setting(0, "seed of the initial weights", bounds=SEED_RANGE)
+    train_seed: int = setting(0, "paddle seed of the run (dropout masks)", bounds=SEED_RANGE)
+    train_threshold: float = setting(0.75, "minimum train accuracy", bounds=(0, 1))
+    test_threshold: float = setting(0.65, "minimum test accuracy", bounds=(0, 1))
 
 
 @dataclass(frozen=True)
@@ -153,6 +165,11 @@ def _section(cls, raw, where):
         choices = f.metadata.get("choices")
         if choices and values[key] not in choices:
             raise ConfigError(f"{where}.{key} = {value!r} is not one of {choices}")
+        low, high = f.metadata.get("bounds") or (None, None)
+        if (low is not None and values[key] < low) or (high is not None and values[key] > high):
+            wanted = (f"from {low} to {high}" if low is not None and high is not None
+                      else f"at least {low}" if low is not None else f"at most {high}")
+            raise ConfigError(f"{where}.{key} = {value!r} is out of range: it must be {wanted}")
     return cls(**values)
 
 
@@ -195,12 +212,20 @@ def load_config(path=None):
                   source=str(path))
 
 
-def describe():
-    """Every setting with its default and description (for ``--help`` and docs)."""
-    lines = []
+def describe(path=None):
+    """Every setting of the config in ``path`` (default: the bundled one): its
+    value, its default and its description, then the points per check."""
+    config = load_config(path)
+    lines = [f"# {config.source}"]
     for key, cls in SECTIONS.items():
         lines.append(f"[{key}]")
         for f in dataclasses.fields(cls):
+            value = getattr(getattr(config, key), f.name)
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-            lines.append(f"  {f.name} = {default!r}: {f.metadata.get('help', '')}")
+            note = "" if value == default else f" (default {default!r})"
+            lines.append(f"  {f.name} = {value!r}{note}: {f.metadata.get('help', '')}")
+    for qid, table in config.questions.items():
+        lines.append(f"[questions.{qid}]   points per check")
+        lines.extend(f"  {name} = {points:g}" for name, points in table.items())
+    lines.append(f"# {config.max_score:g} points in all")
     return "\n".join(lines)

@@ -179,16 +179,21 @@ def _unit(public, settings, config):
 
 
 def _match_points(units, config):
+    """Every check has points and every entry of ``[questions]`` is a check; all
+    mismatches are named at once, so a misspelled entry shows next to the check
+    it leaves without points."""
     names = {c.name for u in units for c in u.checks}
-    where = config.source or "the config"
     missing = sorted(names - set(config.checks))
-    if missing:
-        raise LabError(f"{where}: check {missing[0]} has no points "
-                       f"(add it under [questions.{missing[0].split('.')[0]}])")
     extra = sorted(set(config.checks) - names)
-    if extra:
-        raise LabError(f"{where}: [questions] gives points to {extra[0]}, which is no check "
-                       "of the lab")
+    problems = [f"check {name} has no points (add it under [questions.{name.split('.')[0]}])"
+                for name in missing]
+    for name in extra:
+        qid = name.split(".")[0]
+        known = sorted(n.split(".", 1)[1] for n in names if n.startswith(qid + "."))
+        problems.append(f"[questions] gives points to {name}, which is no check of the lab"
+                        + (f" (checks of {qid}: {', '.join(known)})" if known else ""))
+    if problems:
+        raise LabError(f"{config.source or 'the config'}: " + "; ".join(problems))
 
 
 def load_lab(config):

@@ -2,6 +2,7 @@
 checks (every check has points, every points entry a check, a typed config
 that names what it does not know)."""
 
+import re
 import subprocess
 import sys
 
@@ -47,12 +48,17 @@ def test_a_students_bad_file_still_grades_to_zero(tmp_path):
     assert proc.returncode == 0 and (tmp_path / "r.json").exists()
 
 
-def test_config_lists_every_setting_with_its_meaning():
+def test_config_lists_every_setting_with_its_meaning(tmp_path):
     proc = run("config")
     assert proc.returncode == 0
-    for text in ("[lab]", "notebook", "[run]", "statement_time_limit", "[accuracy]",
-                 "iterations"):
-        assert text in proc.stdout
+    for text in ("[lab]", "notebook = 'regularization.ipynb'", "[run]", "statement_time_limit",
+                 "[accuracy]", "iterations = 1000:", "[questions.q1_relu]", "100 points in all"):
+        assert text in proc.stdout, text
+    changed = edited(tmp_path, "iterations = 1000", "iterations = 2000")
+    proc = run("config", "--config", changed)
+    assert proc.returncode == 0 and "iterations = 2000 (default 1000)" in proc.stdout
+    proc = run("config", "--config", edited(tmp_path, "iterations = 1000", "iterations = 0"))
+    assert proc.returncode == 2 and "out of range" in proc.stderr
 
 
 # -- the config --------------------------------------------------------------------------
@@ -71,6 +77,11 @@ def edited(tmp_path, old, new):
     ("iterations = ", "iterations = 'many' #", "iterations must be of type int"),
     ("device = \"auto\"", "device = \"tpu\"", "is not one of"),
     ("forward = 4", "forward = -4", "must not be negative"),
+    ("train_threshold = 0.75", "train_threshold = 7.5", "train_threshold = 7.5 is out of range"),
+    ("total_time_limit = 420", "total_time_limit = -5", "total_time_limit = -5 is out of range"),
+    ("iterations = 1000", "iterations = 0", "iterations = 0 is out of range"),
+    ("memory_limit_mb = 2048", "memory_limit_mb = 0", "memory_limit_mb = 0 is out of range"),
+    ("checks = 2026", "checks = -1", "checks = -1 is out of range"),
 ])
 def test_a_config_mistake_is_named_with_its_file(tmp_path, old, new, message):
     from autograder.config import ConfigError, load_config
@@ -87,13 +98,15 @@ def test_a_config_mistake_is_named_with_its_file(tmp_path, old, new, message):
                                                 "no check"),
     ("[questions.q4_weight_decay]", "[questions.q9_new]\nx = 1\n[questions.q4_weight_decay]",
      "q9_new.x, which is no check"),
+    ("backward_fd = 10", "backwrd_fd = 10", "q1_relu.backwrd_fd, which is no check of the lab "
+                                            "(checks of q1_relu: accuracy, backward_fd,"),
 ])
 def test_a_check_without_points_or_points_without_a_check_is_named(tmp_path, old, new, message):
     from autograder.config import load_config
     from autograder.lab import LabError, load_lab
 
     path = edited(tmp_path, old, new)
-    with pytest.raises(LabError, match=message.replace(".", r"\.")):
+    with pytest.raises(LabError, match=re.escape(message)):
         load_lab(load_config(path))
     proc = run("grade", ROOT / "solutions" / "regularization.ipynb", "--config", path,
                "--results", tmp_path / "r.json")
