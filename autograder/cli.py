@@ -150,8 +150,10 @@ def main(argv=None):
     kwargs = {k: v for k, v in vars(args).items() if k != "command"}
     try:
         if args.command == "config":
-            from .config import describe
+            from .config import describe, load_config
+            from .lab import load_lab
 
+            load_lab(load_config(args.config))    # the questions match their points
             print(describe(args.config))
             return 0
         return importlib.import_module(COMMANDS[args.command]).main(**kwargs)

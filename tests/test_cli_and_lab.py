@@ -131,3 +131,29 @@ def test_selftest_passes_on_this_machine():
     proc = run("selftest", "--device", "cpu")
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     assert "selftest ok" in proc.stdout and " s  ok" in proc.stdout
+
+
+def test_selftest_names_changed_and_unrecorded_verdicts(tmp_path, monkeypatch, capsys):
+    """A verdict that differs is a MISMATCH; a check with no recorded verdict (a new
+    question) fails too, telling the instructor to record them."""
+    import json
+
+    from autograder import selftest
+
+    expected = json.loads(selftest.EXPECTED.read_text())
+    expected["bob"]["q1_relu.forward"] = not expected["bob"]["q1_relu.forward"]
+    del expected["alice"]["q4_weight_decay.step"]
+    changed = tmp_path / "expected.json"
+    changed.write_text(json.dumps(expected))
+    monkeypatch.setattr(selftest, "EXPECTED", changed)
+    assert selftest.main(device="cpu") == 1
+    out, err = capsys.readouterr()
+    assert "bob: q1_relu.forward" in err and "MISMATCH" in out
+    assert "alice: q4" not in err
+    monkeypatch.setattr(selftest, "EXPECTED", tmp_path / "one.json")
+    del expected["bob"]
+    (tmp_path / "one.json").write_text(json.dumps({"alice": expected["alice"]}))
+    assert selftest.main(device="cpu", quiet=True) == 1
+    out, err = capsys.readouterr()
+    assert "no expected verdicts for" in err and "q4_weight_decay.step" in err
+    assert "selftest --record" in err

@@ -35,7 +35,7 @@ def main(device=None, config=None, record=False, quiet=False):
     cfg = load_config(config)
     expected = {} if record else json.loads(EXPECTED.read_text(encoding="utf-8"))
     subs, _ = discover(EXAMPLES)
-    got, mismatches, rows = {}, [], []
+    got, mismatches, rows, unrecorded = {}, [], [], set()
     with open_sandbox(cfg, device=device) as sandbox, \
             tempfile.TemporaryDirectory(prefix="nndl-selftest-") as tmp:
         print(f"selftest on {sandbox.device} (paddle {sandbox.info.get('paddle')}), "
@@ -52,12 +52,16 @@ def main(device=None, config=None, record=False, quiet=False):
             result = grade_notebook(path, cfg, sandbox=sandbox)
             elapsed = time.monotonic() - start
             got[sub.sid] = _verdicts(result)
+            recorded = expected.get(sub.sid, {})
             wrong = [name for name, passed in got[sub.sid].items()
-                     if not record and expected.get(sub.sid, {}).get(name) != passed]
-            missing = set(expected.get(sub.sid, {})) - set(got[sub.sid])
+                     if not record and name in recorded and recorded[name] != passed]
+            missing = set(recorded) - set(got[sub.sid])
+            new = [] if record else sorted(set(got[sub.sid]) - set(recorded))
+            unrecorded.update(new)
             mismatches += [f"{sub.sid}: {name}" for name in wrong + sorted(missing)]
+            state = "MISMATCH" if wrong or missing else "NOT RECORDED" if new else "ok"
             rows.append(f"  {sub.sid:<10} {result.score:>5g} / {result.max_score:g}  "
-                        f"{elapsed:5.1f} s  {'ok' if not (wrong or missing) else 'MISMATCH'}")
+                        f"{elapsed:5.1f} s  {state}")
             if not quiet:
                 print(rows[-1], flush=True)
     if record:
@@ -69,6 +73,12 @@ def main(device=None, config=None, record=False, quiet=False):
     if mismatches:
         print("selftest FAILED, verdicts differ from the expected ones:\n  "
               + "\n  ".join(mismatches), file=sys.stderr)
+        return 1
+    if unrecorded:
+        print(f"selftest FAILED: no expected verdicts for {', '.join(sorted(unrecorded))} "
+              "(a new check or question?). Check the examples' grades on a trusted CPU "
+              "installation, then record them with `grade.py selftest --record`.",
+              file=sys.stderr)
         return 1
     print(f"selftest ok: {len(got)} notebooks, every verdict as expected")
     return 0
