@@ -11,6 +11,7 @@ The zip holds, at its top level (Gradescope unzips it into
     grade.py            the command line (also usable on Gradescope for debugging)
     autograder/**.py    the engine, the questions' instructor sides, this package
     autograder/grading.toml    the grading config (or --config's file)
+    autograder/calibration/*.json   the calibration (the questions' time limits)
     <library>/**.py     the lab's course library (public checks, probes), [lab] library
     BUILD_INFO.json     the commit it was built from and each file's sha256
 
