@@ -147,7 +147,10 @@ def test_names_read_by_the_slice_and_what_binds_them():
 def test_syntax_error_costs_only_its_cell():
     program = parse(nb_of("class ReLU(:\n    pass", "class Dropout:\n    pass"), GRADER)
     assert [st.binds for st in program.statements] == [{"Dropout"}]
-    assert "code cell 1 has a syntax error" in program.problems[0]
+    assert "code cell 1 (`class ReLU(:`) has a syntax error" in program.problems[0]
+    nb = nb_of("x = 1", "class ReLU(:\n    pass")               # messages count code cells
+    nb.cells[1:1] = [nbformat.v4.new_markdown_cell("# text"), nbformat.v4.new_raw_cell("raw")]
+    assert "code cell 2 (`class ReLU(:`)" in parse(nb, GRADER).problems[0]
     program = parse(nb_of("return 5\nclass Dropout:\n    pass"), GRADER)  # a compile-time error
     assert [st.binds for st in program.statements] == [{"Dropout"}]
     assert "'return' outside function" in program.problems[0]

@@ -133,8 +133,9 @@ def _parse_cell(source, number, program):
     except (SyntaxError, ValueError) as e:
         line = getattr(e, "lineno", "?")
         msg = getattr(e, "msg", str(e))
-        program.problems.append(f"code cell {number} has a syntax error (line {line}: "
-                                f"{msg}); nothing in that cell was graded")
+        first = next((ln.strip() for ln in source.splitlines() if ln.strip()), "")[:60]
+        program.problems.append(f"code cell {number} (`{first}`) has a syntax error (line "
+                                f"{line}: {msg}); nothing in that cell was graded")
     except (RecursionError, MemoryError):
         program.problems.append(f"code cell {number} is nested too deeply to be read; "
                                 "nothing in that cell was graded")
@@ -147,14 +148,14 @@ def parse(nb, grader_modules=()):
     program = Program()
     parsed = 0
     cells = nb.get("cells", [])
-    for index, cell in enumerate(cells if isinstance(cells, list) else []):
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
-            continue
+    code_cells = [c for c in (cells if isinstance(cells, list) else [])
+                  if isinstance(c, dict) and c.get("cell_type") == "code"]
+    for index, cell in enumerate(code_cells):     # messages count code cells only, from 1
         source = _cell_source(cell)
         parsed += len(source)
         if parsed > MAX_TOTAL_CODE:
             program.problems.append(f"the notebook has more than {MAX_TOTAL_CODE} characters "
-                                    f"of code: code cells from cell {index + 1} on were not graded")
+                                    f"of code: code cells from code cell {index + 1} on were not graded")
             return program
         if len(source) > MAX_CELL_SOURCE:
             program.problems.append(f"code cell {index + 1} has {len(source)} characters of "

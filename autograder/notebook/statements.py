@@ -35,7 +35,7 @@ COMPREHENSIONS = ("listcomp", "setcomp", "dictcomp", "genexpr")
 @dataclass(frozen=True)
 class Statement:
     index: int                 # position in the notebook's program
-    cell: int                  # index of its cell among all cells (0-based)
+    cell: int                  # index of its cell among the code cells (0-based)
     line: int                  # its first line in the cell (1-based)
     source: str                # its text, as written (IPython syntax already transformed)
     binds: frozenset = frozenset()
