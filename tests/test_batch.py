@@ -622,7 +622,7 @@ def fake_result(hidden_message="secret hidden diagnosis"):
                           visibility="after_published" if hidden else "visible")
 
     return GradingResult(submission="x", tests=[
-        t("q1_relu.forward", False, f"public diagnosis {XSS}", False, 4),
+        t("q1_relu.forward", False, f"public diagnosis {XSS} `max(x, 0)` `{XSS}`", False, 4),
         t("q1_relu.backward_fd_hidden", False, hidden_message, True, 21),
     ], problems=[f"code cell 3: {XSS}"])
 
@@ -634,6 +634,8 @@ def test_feedback_hides_hidden_diagnoses_and_escapes():
     assert "secret hidden diagnosis" not in page
     assert "public diagnosis" in page and "hidden test" in page
     assert XSS not in page and "<b>id</b>" not in page
+    assert "<code>max(x, 0)</code>" in page and "`" not in page     # code spans, still escaped
+    assert "<code>&lt;script&gt;" in page
     assert "Total: 0 / 25" in page
 
 

@@ -2,7 +2,7 @@
 per question, each test's result. Visible tests show their diagnosis; hidden
 tests show only passed/failed (their diagnoses are for staff)."""
 
-from .page import Raw, page, table, tag
+from .page import Raw, page, table, tag, with_code
 
 MAX_MESSAGE = 2000
 
@@ -24,7 +24,7 @@ def render_feedback(sid, result):
                               "staff knows and will grade it; you do not need to do anything.",
                          "notice"))
     if result.problems:
-        items = "".join(tag("li", _clip(p, 500)) for p in result.problems[:20])
+        items = "".join(tag("li", with_code(_clip(p, 500))) for p in result.problems[:20])
         parts += [tag("h2", "Notes about your notebook"), Raw(f"<ul>{items}</ul>")]
     scores = result.question_scores()
     for question, (got, out_of) in scores.items():
@@ -33,7 +33,7 @@ def render_feedback(sid, result):
             if t.question != question:
                 continue
             details = ("hidden test: only whether it passed is shown" if t.hidden
-                       else _clip(t.message, MAX_MESSAGE))
+                       else with_code(_clip(t.message, MAX_MESSAGE)))
             rows.append([t.title, f"{t.score:g} / {t.max_score:g}", _result(t.passed), details])
         parts += [tag("h2", f"{question}: {got:g} / {out_of:g}"),
                   table(["Test", "Points", "Result", "Details"], rows, msg_columns={3})]

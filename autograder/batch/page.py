@@ -1,6 +1,7 @@
 """Minimal self-contained HTML pages. Every text goes through ``escape``;
 only ``Raw`` strings (built here from escaped parts) are inserted as HTML."""
 
+import re
 from html import escape
 
 STYLE = """
@@ -9,8 +10,9 @@ body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; 
 table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; }
-td.msg { white-space: pre-wrap; font-family: ui-monospace, monospace; font-size: 0.85rem;
-         max-width: 48rem; }
+td.msg { white-space: pre-wrap; font-size: 0.9rem; max-width: 48rem; }
+code { font-family: ui-monospace, monospace; font-size: 0.85rem; background: #f3f3f3;
+       padding: 0 0.2rem; }
 .passed { color: #176117; font-weight: 600; }
 .failed { color: #a11; font-weight: 600; }
 .total { font-size: 1.3rem; font-weight: 600; }
@@ -25,6 +27,15 @@ class Raw(str):
 
 def html(value):
     return value if isinstance(value, Raw) else escape(str(value))
+
+
+CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def with_code(text):
+    """``text`` escaped, its Markdown code spans (`x`, as the diagnoses write
+    formulas and code) shown as <code>."""
+    return Raw(CODE_SPAN.sub(lambda m: f"<code>{m.group(1)}</code>", escape(str(text))))
 
 
 def tag(name, content, cls=None):

@@ -9,7 +9,7 @@ import re
 import statistics
 from collections import Counter
 
-from .page import Raw, html, page, table, tag
+from .page import Raw, html, page, table, tag, with_code
 
 TOP_DIAGNOSES = 20
 
@@ -104,7 +104,8 @@ def _diagnoses(graded):
                 key = (t.name, _pattern(t.message))
                 counts[key] += 1
                 example.setdefault(key, t.message)
-    rows = [[n, key[0], example[key][:1000]] for key, n in counts.most_common(TOP_DIAGNOSES)]
+    rows = [[n, key[0], with_code(example[key][:1000])]
+            for key, n in counts.most_common(TOP_DIAGNOSES)]
     return [tag("h2", "Most common diagnoses of failed tests"),
             tag("p", "Numbers are ignored when grouping; one example message is shown. "
                      "Hidden tests' diagnoses are included: this report is for staff."),
@@ -112,7 +113,7 @@ def _diagnoses(graded):
 
 
 def _incidents(entries):
-    rows = [[e.sid, e.source, e.status, e.message] for e in entries
+    rows = [[e.sid, e.source, e.status, with_code(e.message)] for e in entries
             if e.status != "graded" or e.message]
     return [tag("h2", "Timeouts, crashes and errors"),
             tag("p", "Submissions not graded, grader errors, and graded notebooks with "
