@@ -52,6 +52,22 @@ def _existing(kind):
     return check
 
 
+def _output(kind):
+    """An argparse type: where to write a file (``kind='file'``: not a folder, in a
+    folder that exists) or a folder (``kind='folder'``: not a file)."""
+    def check(value):
+        path = Path(value)
+        if kind == "file" and path.is_dir():
+            raise argparse.ArgumentTypeError(f"{value} is a folder: name the file to write, "
+                                             f"e.g. {path / 'results.json'}")
+        if kind == "file" and not path.parent.is_dir():
+            raise argparse.ArgumentTypeError(f"the folder {path.parent} does not exist")
+        if kind == "folder" and path.exists() and not path.is_dir():
+            raise argparse.ArgumentTypeError(f"{value} is a file, not a folder")
+        return str(path)
+    return check
+
+
 def _positive(kind):
     def check(value):
         number = kind(value)
@@ -70,14 +86,16 @@ def build_parser():
 
     p = sub.add_parser("grade", help="grade one notebook into results.json")
     p.add_argument("notebook", type=_existing("file"), help="the submitted notebook")
-    p.add_argument("--results", default="results.json", help="where to write results.json")
+    p.add_argument("--results", default="results.json", type=_output("file"),
+                   help="where to write results.json")
     _device(p)
     _common(p)
 
     p = sub.add_parser("batch", help="grade a folder of submissions (a class)")
     p.add_argument("submissions", type=_existing("folder"),
                    help="folder of notebooks, zips or one folder per student")
-    p.add_argument("--out", required=True, help="output folder (gradebook, results, report)")
+    p.add_argument("--out", required=True, type=_output("folder"),
+                   help="output folder (gradebook, results, report)")
     p.add_argument("--jobs", type=_positive(int), help="parallel gradings (default: cores)")
     p.add_argument("--force", action="store_true", help="regrade everything")
     p.add_argument("--only", nargs="+", metavar="ID",

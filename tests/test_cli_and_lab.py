@@ -31,6 +31,9 @@ def test_help_lists_every_subcommand():
     (["batch", "README.md", "--out", "o"], "is not a folder"),
     (["batch", "examples/submissions"], "--out"),
     (["batch", "examples/submissions", "--out", "o", "--jobs", "0"], "not positive"),
+    (["batch", "examples/submissions", "--out", "README.md"], "is a file, not a folder"),
+    (["grade", "README.md", "--results", "examples"], "examples is a folder: name the file"),
+    (["grade", "README.md", "--results", "nowhere/r.json"], "the folder nowhere does not exist"),
 ])
 def test_an_instructors_mistake_is_a_usage_error_without_results(tmp_path, args, message):
     (tmp_path / "README.md").write_text("x")
