@@ -208,6 +208,7 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
     statuses = {}
     for e in entries:
         statuses[e.status] = statuses.get(e.status, 0) + 1
-    _say(args, "done: " + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) +
+    _say(args, f"done: {len(todo)} graded in this run; the gradebook holds "
+               + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) +
          "".join(f"\n  {out / name}" for name in store.CLASS_FILES[:3]))
     return 2 if statuses.get("grader_error") else 0
