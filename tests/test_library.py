@@ -20,3 +20,15 @@ def test_moons_arrays_split_200_train_100_test_as_float32():
     assert X_train.shape == (200, 2) and y_train.shape == (200, 1)
     assert X_test.shape == (100, 2) and y_test.shape == (100, 1)
     assert {a.dtype for a in (X_train, y_train, X_test, y_test)} == {np.dtype(np.float32)}
+
+
+def test_the_checks_model_says_how_to_reach_its_layers():
+    """A loss written for the book's MLP_3L (``model.fc1``) is told to use
+    ``model.layers`` by the checks' plain stack, not shown an internal error."""
+    from nndl.checks.core import LinearStack
+
+    model = LinearStack([(np.ones((2, 3)), np.zeros(3)), (np.ones((3, 1)), np.zeros(1))])
+    assert [layer.name for layer in model.layers] == ["fc1", "fc2"]
+    with pytest.raises(AttributeError, match=r"no `fc1`.*`model\.layers`"):
+        model.fc1
+    assert not hasattr(model, "__deepcopy__")       # copy/pickle protocols still see no attribute

@@ -197,6 +197,13 @@ class LinearStack:
             layer.params["W"], layer.params["b"] = tensor(W), tensor(b)
             self.layers.append(layer)
 
+    def __getattr__(self, name):      # only for names it does not have, e.g. fc1, act_fn1
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise AttributeError(f"the model in this check is a stack of Linear layers, not the "
+                             f"book's MLP_3L: it has no `{name}`; reach the layers through "
+                             f"`model.layers`, as the notebook's code does")
+
     def __call__(self, X):
         for layer in self.layers:
             X = layer(X)
