@@ -32,3 +32,23 @@ def test_the_checks_model_says_how_to_reach_its_layers():
     with pytest.raises(AttributeError, match=r"no `fc1`.*`model\.layers`"):
         model.fc1
     assert not hasattr(model, "__deepcopy__")       # copy/pickle protocols still see no attribute
+
+
+def test_known_paddle_pitfalls_get_a_hint_without_paddles_source_location():
+    import paddle
+
+    from nndl.checks.core import StudentError, call_student
+
+    x = paddle.to_tensor([1.0, -1.0], dtype="float64")
+    with pytest.raises(StudentError) as e:
+        call_student("ReLU.backward", lambda: x * (x > 0))
+    text = str(e.value)
+    assert text.startswith("ReLU.backward raised TypeError") and "/paddle/" not in text
+    assert "hint: paddle does not mix bool and float tensors" in text
+    with pytest.raises(StudentError) as e:
+        call_student("f", lambda: paddle.matmul(x.astype("float32").reshape([1, 2]),
+                                                 x.reshape([2, 1])))
+    assert "hint: the two operands have different float types" in str(e.value)
+    with pytest.raises(StudentError) as e:
+        call_student("f", lambda: 1 / 0)
+    assert str(e.value) == "f raised ZeroDivisionError: division by zero"

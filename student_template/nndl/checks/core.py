@@ -14,6 +14,7 @@ process:
   returning a :class:`Verdict` with a diagnosis a student can act on.
 """
 
+import re
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -141,6 +142,26 @@ def student_class(ns, name):
     return obj
 
 
+# Paddle errors students meet in these operators, and what to do about them.
+HINTS = [
+    (re.compile(r"Type promotion .*data type x: \w+, y: bool|data type x: bool, y: \w+"),
+     "paddle does not mix bool and float tensors: cast the mask first, e.g. "
+     "`paddle.cast(x > 0, x.dtype)`"),
+    (re.compile(r"matmul.*(float32|float64).*(float64|float32)|does not match the type of data",
+                re.IGNORECASE),
+     "the two operands have different float types: cast one, e.g. `y.astype(x.dtype)`"),
+]
+PADDLE_SOURCE = re.compile(r"\s*\(at /paddle/[^)]*\)")
+
+
+def describe_error(e):
+    """``Type: message`` of a student's exception, without paddle's C++ source
+    location, with a hint when it is a known paddle pitfall."""
+    text = PADDLE_SOURCE.sub("", f"{type(e).__name__}: {e}").strip()
+    hint = next((h for pattern, h in HINTS if pattern.search(text)), None)
+    return f"{text} (hint: {hint})" if hint else text
+
+
 def call_student(what, func, *args, returns=True):
     """Call student code; translate NotImplementedError / ``...`` stubs and other
     exceptions into a StudentError naming ``what``. With ``returns`` the call
@@ -152,7 +173,7 @@ def call_student(what, func, *args, returns=True):
     except StudentError:
         raise
     except Exception as e:  # noqa: BLE001 - any failure of student code is reported
-        raise StudentError(f"{what} raised {type(e).__name__}: {e}") from None
+        raise StudentError(f"{what} raised {describe_error(e)}") from None
     if returns and (result is None or result is Ellipsis):
         raise StudentError(f"{what} returned {result!r}: not implemented yet?")
     return result
