@@ -39,6 +39,8 @@ def test_known_paddle_pitfalls_get_a_hint_without_paddles_source_location():
 
     from nndl.checks.core import StudentError, call_student
 
+    if paddle.__version__.startswith("2."):
+        pytest.skip("paddle 2.x words these errors differently (the hints are for 3.x)")
     x = paddle.to_tensor([1.0, -1.0], dtype="float64")
     with pytest.raises(StudentError) as e:
         call_student("ReLU.backward", lambda: x * (x > 0))
