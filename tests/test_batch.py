@@ -570,15 +570,23 @@ def test_discovery_layouts_and_guards(tmp_path):
     (root / "b" / "deep" / "er" / "x.ipynb").write_text("{}")
     make_zip(root / "c.zip", {"../../etc/evil.ipynb": b'{"cells": []}', "c.pdf": b"%PDF"})
     make_zip(root / "d.zip", {"x.ipynb": b"{}", "y.ipynb": b"{}"})
+    make_zip(root / "f.zip", {"x.ipynb": b"{}", "sub/regularization.ipynb": b"{1}"})
+    (root / "g").mkdir()
+    (root / "g" / "regularization.ipynb").write_text("{2}")
+    (root / "g" / "scratch.ipynb").write_text("{}")
     make_zip(root / "e.zip", {"readme.txt": b"hi"})
     (root / "report.html").mkdir()
     (root / "report.html" / "n.ipynb").write_text("{}")
     (root / "similarity.csv.ipynb").write_text("{}")
     out = root / "out"
     out.mkdir()
-    subs, skipped = discover(root, exclude=[out])
+    subs, skipped = discover(root, exclude=[out], expected="regularization.ipynb")
     by_id = {s.sid: s for s in subs}
-    assert list(by_id) == ["a", "b", "c", "d", "e", "report.html", "similarity.csv"]
+    assert list(by_id) == ["a", "b", "c", "d", "e", "f", "g", "report.html", "similarity.csv"]
+    assert by_id["f"].ok and by_id["f"].read() == b"{1}"       # the lab's name wins, as on
+    assert by_id["g"].ok and by_id["g"].read() == b"{2}"       # Gradescope, with a note
+    assert "only g/regularization.ipynb" not in by_id["g"].message
+    assert "only regularization.ipynb was graded" in by_id["g"].message
     assert by_id["a"].ok and by_id["a"].read() == b"{}"
     assert by_id["b"].ok and by_id["b"].source == "b/deep/er/x.ipynb"
     assert by_id["c"].ok and by_id["c"].read() == b'{"cells": []}'

@@ -162,7 +162,8 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
     except BlockingIOError:
         print(f"another batch is already writing to {out}", file=sys.stderr)
         return 2
-    subs, skipped = find_submissions(args.submission, exclude=[out])
+    subs, skipped = find_submissions(args.submission, exclude=[out],
+                                     expected=cfg.lab.notebook)
     for name in skipped:
         _say(args, f"skipped {name}: not a notebook, a zip or a folder")
     _hash_all(subs, config_bytes)

@@ -84,22 +84,35 @@ def _ignored(parts):
     return any(p.startswith(".") and p not in (".", "..") or p == "__MACOSX" for p in parts)
 
 
-def _from_folder(root, folder):
+def _choose(names, expected):
+    """``(chosen, note)`` among a submission's notebook ``names``: the only one,
+    or, among several, the only one named ``expected`` (as on Gradescope);
+    ``(None, message)`` when there is none or the choice is ambiguous."""
+    if len(names) == 1:
+        return names[0], ""
+    named = [n for n in names if PurePosixPath(n).name == expected]
+    if len(named) == 1:
+        return named[0], f"several notebooks ({', '.join(names)}); only {named[0]} was graded"
+    return None, f"several notebooks: {', '.join(names)}"
+
+
+def _from_folder(root, folder, expected):
     found = sorted(p for p in folder.rglob("*.ipynb")
                    if p.is_file() and not _ignored(p.relative_to(folder).parts))
     sub = Submission(folder.name, folder.name + "/")
     if not found:
         sub.status, sub.message = "no_notebook", "no .ipynb file in the folder"
-    elif len(found) > 1:
-        names = ", ".join(str(p.relative_to(folder)) for p in found)
-        sub.status, sub.message = "multiple_notebooks", f"several notebooks: {names}"
+        return sub
+    chosen, sub.message = _choose([p.relative_to(folder).as_posix() for p in found], expected)
+    if chosen is None:
+        sub.status = "multiple_notebooks"
     else:
-        sub.path = found[0]
-        sub.source = str(found[0].relative_to(root))
+        sub.path = folder / chosen
+        sub.source = str(sub.path.relative_to(root))
     return sub
 
 
-def _from_zip(root, path):
+def _from_zip(root, path, expected):
     sub = Submission(path.stem, path.name, path=path)
     try:
         with zipfile.ZipFile(path) as z:
@@ -111,17 +124,20 @@ def _from_zip(root, path):
         return sub
     if not names:
         sub.status, sub.message = "no_notebook", "no .ipynb file in the zip"
-    elif len(names) > 1:
-        sub.status, sub.message = "multiple_notebooks", f"several notebooks: {', '.join(names)}"
+        return sub
+    chosen, sub.message = _choose(names, expected)
+    if chosen is None:
+        sub.status = "multiple_notebooks"
     else:
-        sub.member = names[0]
-        sub.source = f"{path.name}:{names[0]}"
+        sub.member = chosen
+        sub.source = f"{path.name}:{chosen}"
     return sub
 
 
-def discover(root, exclude=()):
+def discover(root, exclude=(), expected=None):
     """Submissions found in ``root`` (one per student id, sorted by id) and the
-    names of the entries that were skipped as not being submissions."""
+    names of the entries that were skipped as not being submissions.
+    ``expected``: the lab's notebook name, which wins among several."""
     root = Path(root)
     exclude = {Path(p).resolve() for p in exclude}
     found, skipped = [], []
@@ -129,11 +145,11 @@ def discover(root, exclude=()):
         if entry.name.startswith(".") or entry.name == "__MACOSX" or entry.resolve() in exclude:
             continue
         if entry.is_dir():
-            found.append(_from_folder(root, entry))
+            found.append(_from_folder(root, entry, expected))
         elif entry.suffix == ".ipynb":
             found.append(Submission(entry.stem, entry.name, path=entry))
         elif entry.suffix == ".zip":
-            found.append(_from_zip(root, entry))
+            found.append(_from_zip(root, entry, expected))
         else:
             skipped.append(entry.name)
     by_id = {}

@@ -68,7 +68,7 @@ def collect(out, subs):
                                  one_line(f"autograder failed: {marker.get('error', '')}")))
         elif is_done(out, sub.sid, sub.digest):
             result = load_result(out, sub.sid)
-            notes = result.problems + incidents(result)
+            notes = ([sub.message] if sub.message else []) + result.problems + incidents(result)
             entries.append(Entry(sub.sid, sub.source, GRADED, one_line("; ".join(notes)), result))
         else:
             entries.append(Entry(sub.sid, sub.source, "not_graded",

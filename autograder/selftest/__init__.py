@@ -34,7 +34,7 @@ def main(device=None, config=None, record=False, quiet=False):
 
     cfg = load_config(config)
     expected = {} if record else json.loads(EXPECTED.read_text(encoding="utf-8"))
-    subs, _ = discover(EXAMPLES)
+    subs, _ = discover(EXAMPLES, expected=cfg.lab.notebook)
     got, mismatches, rows, unrecorded = {}, [], [], set()
     with open_sandbox(cfg, device=device) as sandbox, \
             tempfile.TemporaryDirectory(prefix="nndl-selftest-") as tmp:
