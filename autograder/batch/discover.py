@@ -23,7 +23,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ..notebook import MAX_NOTEBOOK_BYTES
+from ..notebook import MAX_NOTEBOOK_BYTES, choose_notebook
 from .store import CLASS_FILES
 
 OK = "ok"
@@ -85,15 +85,13 @@ def _ignored(parts):
 
 
 def _choose(names, expected):
-    """``(chosen, note)`` among a submission's notebook ``names``: the only one,
-    or, among several, the only one named ``expected`` (as on Gradescope);
-    ``(None, message)`` when there is none or the choice is ambiguous."""
-    if len(names) == 1:
-        return names[0], ""
-    named = [n for n in names if PurePosixPath(n).name == expected]
-    if len(named) == 1:
-        return named[0], f"several notebooks ({', '.join(names)}); only {named[0]} was graded"
-    return None, f"several notebooks: {', '.join(names)}"
+    """``(chosen, note)``: the notebook to grade (:func:`choose_notebook`) and a
+    note for the gradebook, or ``(None, message)``."""
+    chosen = choose_notebook(names, expected)
+    if chosen is None:
+        return None, f"several notebooks: {', '.join(names)}"
+    return chosen, (f"several notebooks ({', '.join(names)}); only {chosen} was graded"
+                    if len(names) > 1 else "")
 
 
 def _from_folder(root, folder, expected):

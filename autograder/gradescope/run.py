@@ -75,6 +75,8 @@ def find_notebook(submission_dir, expected, extract_dir=None):
     checkpoints, not symlinks); when there are none, the ``.ipynb`` members of
     its ``.zip`` files (otter's ``grader.export()`` zip), the chosen one being
     copied into ``extract_dir``."""
+    from ..notebook import choose_notebook
+
     submission_dir = Path(submission_dir)
     if not submission_dir.is_dir():
         return None, "No submission folder was found: upload your notebook " \
@@ -91,17 +93,14 @@ def find_notebook(submission_dir, expected, extract_dir=None):
     found = files or zips
     if not found:
         return None, f"No notebook (.ipynb file) was found in your submission: upload {expected}."
-    named = [f for f in found if PurePosixPath(f[0]).name == expected]
-    if len(found) == 1:
-        chosen, note = found[0], None
-    elif len(named) == 1:
-        names = ", ".join(f[0] for f in found)
-        chosen = named[0]
-        note = f"Several notebooks were submitted ({names}); only {chosen[0]} was graded."
-    else:
-        names = ", ".join(f[0] for f in found)
+    names = ", ".join(f[0] for f in found)
+    chosen_name = choose_notebook([f[0] for f in found], expected)
+    if chosen_name is None:
         return None, (f"Several notebooks were submitted ({names}) and it is not clear which "
                       f"to grade: submit only {expected}.")
+    chosen = next(f for f in found if f[0] == chosen_name)
+    note = (f"Several notebooks were submitted ({names}); only {chosen_name} was graded."
+            if len(found) > 1 else None)
     _, path, member = chosen
     if member is not None:
         if extract_dir is None:
