@@ -171,8 +171,9 @@ def main(argv=None):
             from .config import describe, load_config
             from .lab import load_lab
 
-            load_lab(load_config(args.config))    # the questions match their points
-            print(describe(args.config))
+            config = load_config(args.config)
+            load_lab(config)                      # the questions match their points
+            print(describe(config))
             return 0
         return importlib.import_module(COMMANDS[args.command]).main(**kwargs)
     except ConfigError as e:

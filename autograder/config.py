@@ -212,10 +212,9 @@ def load_config(path=None):
                   source=str(path))
 
 
-def describe(path=None):
-    """Every setting of the config in ``path`` (default: the bundled one): its
-    value, its default and its description, then the points per check."""
-    config = load_config(path)
+def describe(config):
+    """Every setting of ``config``: its value, its default and its description,
+    then the points per check."""
     lines = [f"# {config.source}"]
     for key, cls in SECTIONS.items():
         lines.append(f"[{key}]")
