@@ -54,7 +54,6 @@ class QuestionUnit:
         return f"{package}.reference:{self.grading.REFERENCE}"
 
 
-
 @dataclass
 class Lab:
     settings: object               # config.LabSettings

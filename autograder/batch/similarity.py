@@ -81,12 +81,15 @@ def _parse(source: str) -> ast.Module:
 def api(source: str | None) -> frozenset[str]:
     """The method names the classes of ``source`` define (of the base code: the names the
     assignment fixes, which a copier cannot rename); empty if it is None or does not parse."""
+    if source is None:
+        return frozenset()
     try:
-        tree = _parse(source) if source is not None else ast.Module(body=[])
+        tree = _parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return frozenset()
     return frozenset(item.name for s in tree.body if isinstance(s, ast.ClassDef)
-                     for item in s.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)))
+                     for item in s.body
+                     if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)))
 
 
 def _is_bare_string(node: ast.AST) -> bool:
@@ -98,7 +101,8 @@ _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _FIELDS: dict[type, tuple[str, ...]] = {}     # child fields of each node type, but ctx
 
 
-def _tokens(root: ast.AST, me: str | None, top: set[str], kept, name: str | None = None) -> list[str]:
+def _tokens(root: ast.AST, me: str | None, top: set[str], kept,
+            name: str | None = None) -> list[str]:
     """The pre-order token sequence of ``root`` (one token per node: its type, plus its
     normalized identifier or constant), in one pass. ``me`` is the method's first argument
     (``self``), ``top`` the module's own function names, ``kept(name)`` whether a method

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import nbformat
 
 from . import magics
-from .statements import analyse
+from .statements import analyse, first_line
 
 MAX_NOTEBOOK_BYTES = 100 * 1024 * 1024   # a notebook with huge saved outputs is still read
 MAX_CELL_SOURCE = 200_000                # characters of code in one cell (the lab's are < 5 000)
@@ -133,9 +133,8 @@ def _parse_cell(source, number, program):
     except (SyntaxError, ValueError) as e:
         line = getattr(e, "lineno", "?")
         msg = getattr(e, "msg", str(e))
-        first = next((ln.strip() for ln in source.splitlines() if ln.strip()), "")[:60]
-        program.problems.append(f"code cell {number} (`{first}`) has a syntax error (line "
-                                f"{line}: {msg}); nothing in that cell was graded")
+        program.problems.append(f"code cell {number} (`{first_line(source)}`) has a syntax "
+                                f"error (line {line}: {msg}); nothing in that cell was graded")
     except (RecursionError, MemoryError):
         program.problems.append(f"code cell {number} is nested too deeply to be read; "
                                 "nothing in that cell was graded")
@@ -155,7 +154,8 @@ def parse(nb, grader_modules=()):
         parsed += len(source)
         if parsed > MAX_TOTAL_CODE:
             program.problems.append(f"the notebook has more than {MAX_TOTAL_CODE} characters "
-                                    f"of code: code cells from code cell {index + 1} on were not graded")
+                                    f"of code: code cells from code cell {index + 1} on were "
+                                    "not graded")
             return program
         if len(source) > MAX_CELL_SOURCE:
             program.problems.append(f"code cell {index + 1} has {len(source)} characters of "

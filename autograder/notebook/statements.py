@@ -32,6 +32,12 @@ DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 COMPREHENSIONS = ("listcomp", "setcomp", "dictcomp", "genexpr")
 
 
+def first_line(source, width=80):
+    """How a message quotes code: its first non-blank line, stripped, cut at ``width``."""
+    stripped = source.strip()
+    return stripped.splitlines()[0][:width] if stripped else ""
+
+
 @dataclass(frozen=True)
 class Statement:
     index: int                 # position in the notebook's program
@@ -48,8 +54,7 @@ class Statement:
 
     @property
     def first_line(self):
-        stripped = self.source.strip()
-        return stripped.splitlines()[0][:80] if stripped else ""
+        return first_line(self.source)
 
     def describe(self):
         """How a message names it: ``code cell 5, `X = compute()```."""
