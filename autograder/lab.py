@@ -144,20 +144,21 @@ def _resolve(name):
     return getattr(importlib.import_module(module), attr)
 
 
-def _public_modules(settings):
+def _package(settings, key):
+    """The package named by ``[lab] key``."""
+    name = getattr(settings, key)
     try:
-        package = importlib.import_module(settings.public_checks)
+        return importlib.import_module(name)
     except ImportError as e:
-        raise LabError(f"[lab] public_checks: cannot import {settings.public_checks} ({e})")
-    return {m.QUESTION.id: m for m in package.question_modules()}
+        raise LabError(f"[lab] {key}: cannot import {name} ({e})") from None
+
+
+def _public_modules(settings):
+    return {m.QUESTION.id: m for m in _package(settings, "public_checks").question_modules()}
 
 
 def _instructor_ids(settings):
-    try:
-        package = importlib.import_module(settings.questions)
-    except ImportError as e:
-        raise LabError(f"[lab] questions: cannot import {settings.questions} ({e})")
-    base = Path(package.__file__).parent
+    base = Path(_package(settings, "questions").__file__).parent
     return sorted(p.name for p in base.iterdir()
                   if (p / "grading.py").is_file() and not p.name.startswith(("_", ".")))
 

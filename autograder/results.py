@@ -132,18 +132,14 @@ class TestResult:
     threshold: float = None
     plain: bool = False     # the message holds text from student code: no Markdown
 
-    def student_output(self):
-        if self.hidden:
-            return f"{self.title}\n{'passed' if self.passed else 'failed'} (hidden test)"
-        return f"{self.title}\n{_clip(self.message)}"
-
     def student_output_md(self):
         """The student's view in Markdown, or in plain text (see ``output_format``)."""
-        if self.plain and not self.hidden:
-            return self.student_output()
-        status = f"{'passed' if self.passed else 'failed'} (hidden test)" if self.hidden \
-            else to_markdown(_clip(self.message))
-        return f"**{to_markdown(self.title)}**\n\n{status}"
+        if self.hidden:
+            return f"**{to_markdown(self.title)}**\n\n{'passed' if self.passed else 'failed'} " \
+                   "(hidden test)"
+        if self.plain:
+            return f"{self.title}\n{_clip(self.message)}"
+        return f"**{to_markdown(self.title)}**\n\n{to_markdown(_clip(self.message))}"
 
     @property
     def output_format(self):
@@ -191,23 +187,6 @@ class GradingResult:
             got, out_of = scores.get(t.question, (0.0, 0.0))
             scores[t.question] = (got + t.score, out_of + t.max_score)
         return scores
-
-    def summary(self):
-        """The top-level text: one line per question, then the problems."""
-        lines = [f"Total: {self.score:g} / {self.max_score:g}"]
-        for q, (got, out_of) in self.question_scores().items():
-            failed = [t for t in self.tests if t.question == q and not t.passed]
-            hint = ""
-            visible = [t for t in failed if not t.hidden]
-            if visible:
-                hint = f" - {_clip(visible[0].message, 200)}"
-            elif failed:
-                hint = f" - {len(failed)} hidden test(s) failed"
-            lines.append(f"{q}: {got:g} / {out_of:g}{hint}")
-        lines += [f"Note: {_clip(p, 500)}" for p in self.problems[:MAX_PROBLEMS]]
-        if self.grader_error:
-            lines.append("Autograder failed, contact staff.")
-        return "\n".join(lines)
 
     def summary_md(self):
         """The top-level summary in Markdown: the total, one line per question with

@@ -152,7 +152,7 @@ def test_grader_gives_solution_full_marks_and_template_zero(config):
     from autograder.engine import grade_notebook
 
     solution = grade_notebook(ROOT / "solutions" / "regularization.ipynb", config)
-    assert solution.score == 100, solution.summary()
+    assert solution.score == 100, solution.to_text()
     assert solution.problems == [], solution.problems   # no noise from experiment cells
     template = grade_notebook(ROOT / "student_template" / "regularization.ipynb", config)
     assert template.score == 0

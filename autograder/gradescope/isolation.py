@@ -42,7 +42,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from ..sandbox.processes import PR_SET_CHILD_SUBREAPER, kill_descendants
+from ..sandbox.processes import become_subreaper, kill_descendants
 from ..sandbox.runner import ProbeResult, Sandbox
 from ..sandbox.seccomp import PR_SET_NO_NEW_PRIVS, install_program, seccomp_program
 
@@ -206,10 +206,7 @@ class Isolation:
         self.uid, self.gid, self.user = resolve_user(user or os.environ.get("NNDL_SANDBOX_USER"))
         self.prog = seccomp_program()
         self.kernel = probe_kernel(self.prog)
-        try:
-            _libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
+        become_subreaper()
         self.base = Path(tempfile.mkdtemp(prefix="nndl-gradescope-"))
         LIVE_BASES.add(self.base)
         try:

@@ -46,7 +46,7 @@ import traceback
 
 from autograder.sandbox import jail, seccomp
 from autograder.sandbox.landlock import restrict
-from autograder.sandbox.processes import PR_SET_CHILD_SUBREAPER, kill_descendants
+from autograder.sandbox.processes import become_subreaper, die_with_parent, kill_descendants
 
 PRINT_LIMIT = 64 * 1024          # bytes of Python-level output kept per worker
 MARK_BYTES = 16                  # size of the progress mark
@@ -90,16 +90,6 @@ class _CappedStream:
 def _get_ipython():
     raise RuntimeError("IPython magics and shell commands (%..., !...) are not run by the "
                        "grader")
-
-
-def _set_pdeathsig():
-    """Ask the kernel to SIGKILL this worker if the zygote dies (Linux only)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
-    except Exception:  # noqa: BLE001 - best effort
-        pass
 
 
 def _limit(kind, value):
@@ -261,7 +251,7 @@ def _worker(request, spec, progress_fd, task_group, kernel):
     code, started = 0, time.monotonic()
     try:
         os.setpgid(0, 0)
-        _set_pdeathsig()
+        die_with_parent()                 # the worker dies with the zygote
         _limit(resource.RLIMIT_CPU, int(request["cpu_limit"]) + 1)
         if request.get("memory_bytes"):
             _limit(resource.RLIMIT_AS, int(request["memory_bytes"]))
@@ -401,33 +391,6 @@ def _bench(rounds=4, steps=60):
     return min(times[1:])
 
 
-def _cpu_share():
-    """The CPUs this process may use under a cgroup CPU quota (1.0 without one)."""
-    try:
-        with open("/proc/self/cgroup", encoding="utf-8") as f:
-            lines = [line.rstrip("\n").split(":", 2) for line in f]
-    except OSError:
-        return 1.0
-    for number, controllers, path in lines:
-        try:
-            if number == "0" and not controllers:
-                with open(f"/sys/fs/cgroup{path.rstrip('/')}/cpu.max", encoding="utf-8") as f:
-                    quota, period = f.read().split()
-                if quota != "max":
-                    return float(quota) / float(period)
-            elif "cpu" in controllers.split(","):
-                base = f"/sys/fs/cgroup/cpu{path.rstrip('/')}"
-                with open(f"{base}/cpu.cfs_quota_us", encoding="utf-8") as f:
-                    quota = float(f.read())
-                with open(f"{base}/cpu.cfs_period_us", encoding="utf-8") as f:
-                    period = float(f.read())
-                if quota > 0:
-                    return quota / period
-        except (OSError, ValueError):
-            continue
-    return 1.0
-
-
 def _serve(spec, out, kernel):
     for number, line in enumerate(sys.stdin):
         if not line.strip():
@@ -461,19 +424,14 @@ def main():
         imports[module] = round(time.monotonic() - start, 4)
     import paddle
 
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    except Exception:  # noqa: BLE001 - best effort
-        pass
+    become_subreaper()
     start = time.monotonic()
     kernel = jail.features()
     probed = time.monotonic()
     bench = _bench()
     hello = {"hello": True, "paddle": paddle.__version__,
              "cuda": bool(paddle.is_compiled_with_cuda()), "jail": kernel,
-             "bench_cpu": bench, "cpu_share": _cpu_share(),
+             "bench_cpu": bench, "cpu_share": jail.cpu_share(),
              "startup": {"imports": imports, "jail": round(probed - start, 4),
                          "bench": round(time.monotonic() - probed, 4)}}
     out.write(json.dumps(hello) + "\n")

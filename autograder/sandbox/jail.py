@@ -106,13 +106,18 @@ def _drop_capabilities():
 
 
 # -- the zygote's side -------------------------------------------------------------------
-def _pids_hierarchy():
-    """The folder under which a root zygote can make pids cgroups, or None."""
+def _cgroups():
+    """``[number, controllers, path]`` of each line of /proc/self/cgroup."""
     try:
         with open("/proc/self/cgroup", encoding="utf-8") as f:
-            lines = [line.rstrip("\n").split(":", 2) for line in f]
+            return [line.rstrip("\n").split(":", 2) for line in f]
     except OSError:
-        return None
+        return []
+
+
+def _pids_hierarchy():
+    """The folder under which a root zygote can make pids cgroups, or None."""
+    lines = _cgroups()
     for _, controllers, path in lines:
         if "pids" in controllers.split(","):
             base = os.path.join("/sys/fs/cgroup/pids", path.lstrip("/"))
@@ -128,6 +133,28 @@ def _pids_hierarchy():
             except OSError:
                 pass
     return None
+
+
+def cpu_share():
+    """The CPUs this process may use under a cgroup CPU quota (1.0 without one)."""
+    for number, controllers, path in _cgroups():
+        try:
+            if number == "0" and not controllers:
+                with open(f"/sys/fs/cgroup{path.rstrip('/')}/cpu.max", encoding="utf-8") as f:
+                    quota, period = f.read().split()
+                if quota != "max":
+                    return float(quota) / float(period)
+            elif "cpu" in controllers.split(","):
+                base = f"/sys/fs/cgroup/cpu{path.rstrip('/')}"
+                with open(f"{base}/cpu.cfs_quota_us", encoding="utf-8") as f:
+                    quota = float(f.read())
+                with open(f"{base}/cpu.cfs_period_us", encoding="utf-8") as f:
+                    period = float(f.read())
+                if quota > 0:
+                    return quota / period
+        except (OSError, ValueError):
+            continue
+    return 1.0
 
 
 class TaskGroup:

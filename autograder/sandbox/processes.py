@@ -2,11 +2,33 @@
 nothing a student's code started (double-forked daemons included, once this
 process is a child subreaper) outlives its question."""
 
+import ctypes
 import os
 import signal
 import time
 
-PR_SET_CHILD_SUBREAPER = 36
+PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
+try:   # looked up once, before any fork
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):
+    _prctl = None
+
+
+def die_with_parent(parent_pid=None):
+    """Have the kernel SIGKILL this process when its parent dies (Linux;
+    elsewhere a no-op); with ``parent_pid``, die now if that parent already
+    died. Safe to call between fork and exec."""
+    if _prctl is not None:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def become_subreaper():
+    """Make orphaned descendants this process's children, so that
+    :func:`kill_descendants` still finds double-forked daemons."""
+    if _prctl is not None:
+        _prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
 def _process_table():

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..limits import Speed
+from .processes import die_with_parent
 
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024   # uncompressed size of one probe's arrays
 HELLO_TIMEOUT = 120.0                 # seconds for the zygote to import paddle
@@ -82,22 +83,6 @@ def load_outputs(path):
         return arrays, None
     except Exception as e:  # noqa: BLE001 - any corrupt file is the student's
         return None, f"the returned arrays could not be read ({type(e).__name__})"
-
-
-PR_SET_PDEATHSIG = 1
-try:   # looked up once, before any fork
-    _prctl = __import__("ctypes").CDLL(None, use_errno=True).prctl
-except (OSError, AttributeError):
-    _prctl = None
-
-
-def die_with_parent(parent_pid):
-    """Have the kernel SIGKILL this process when ``parent_pid`` (its parent)
-    dies (Linux; elsewhere a no-op). Safe to call between fork and exec."""
-    if _prctl is not None:
-        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent_pid:      # the parent died before prctl
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _zygote_preexec(parent_pid, then=None):
