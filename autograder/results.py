@@ -91,7 +91,7 @@ def to_markdown(text, plain=False):
                    for part in _CODE_SPAN.split(text))
 
 
-def _clip(text, limit=MAX_MESSAGE):
+def clip(text, limit=MAX_MESSAGE):
     text = str(text)
     return text if len(text) <= limit else text[: limit - 20] + " [... truncated]"
 
@@ -138,8 +138,8 @@ class TestResult:
             return f"**{to_markdown(self.title)}**\n\n{'passed' if self.passed else 'failed'} " \
                    "(hidden test)"
         if self.plain:
-            return f"{self.title}\n{_clip(self.message)}"
-        return f"**{to_markdown(self.title)}**\n\n{to_markdown(_clip(self.message))}"
+            return f"{self.title}\n{clip(self.message)}"
+        return f"**{to_markdown(self.title)}**\n\n{to_markdown(clip(self.message))}"
 
     @property
     def output_format(self):
@@ -198,13 +198,13 @@ class GradingResult:
             visible = [t for t in failed if not t.hidden]
             hint = ""
             if visible:
-                hint = f" - {to_markdown(_clip(visible[0].message, 200), visible[0].plain)}"
+                hint = f" - {to_markdown(clip(visible[0].message, 200), visible[0].plain)}"
             elif failed:
                 hint = f" - {len(failed)} hidden test(s) failed"
             lines.append(f"- {q}: {got:g} / {out_of:g}{hint}")
         if self.problems:
             lines += ["", "**Notes about your notebook**", ""]
-            lines += [f"- {md_escape(_clip(p, 500))}" for p in self.problems[:MAX_PROBLEMS]]
+            lines += [f"- {md_escape(clip(p, 500))}" for p in self.problems[:MAX_PROBLEMS]]
         if self.grader_error:
             lines += ["", "Autograder failed, contact staff."]
         return "\n".join(lines)

@@ -14,7 +14,9 @@ import os
 import signal
 import sys
 import traceback
+from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 from ..config import DEFAULT_CONFIG, load_config
 from ..lab import load_lab
@@ -38,13 +40,6 @@ def _say(args, text):
         print(text, file=sys.stderr)
 
 
-class _Options:
-    """The batch's options (``main``'s keyword arguments)."""
-
-    def __init__(self, **kwargs):
-        self.__dict__.update(kwargs)
-
-
 def _hash_all(subs, config_bytes):
     """Give each gradable submission its content hash; unreadable ones get a status."""
     for sub in subs:
@@ -65,13 +60,9 @@ def known_code(cfg, lab, root):
     for label, rel in cfg.lab.known_code.items():
         path = Path(root) / rel
         try:
-            if path.suffix == ".ipynb":
-                program = parse(read_notebook(path), lab.grader_modules())
-            else:
-                import nbformat
-
-                cell = nbformat.v4.new_code_cell(path.read_text(encoding="utf-8"))
-                program = parse(nbformat.v4.new_notebook(cells=[cell]), lab.grader_modules())
+            notebook = (read_notebook(path) if path.suffix == ".ipynb" else  # .py: one cell
+                        {"cells": [{"cell_type": "code", "source": path.read_text("utf-8")}]})
+            program = parse(notebook, lab.grader_modules())
         except (OSError, NotebookError):
             continue
         known[label] = class_sources(program, lab.graded_classes)
@@ -148,8 +139,8 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
          scheduler=None, device=None, quiet=False):
     """Grade every submission in the folder ``submissions`` into ``out`` (see
     the module doc); returns the exit status."""
-    args = _Options(submission=submissions, out=out, config=config, jobs=jobs, force=force,
-                    only=only, scale=scale, scheduler=scheduler, device=device, quiet=quiet)
+    args = SimpleNamespace(submission=submissions, out=out, config=config, jobs=jobs, force=force,
+                           only=only, scale=scale, scheduler=scheduler, device=device, quiet=quiet)
     config_path = Path(args.config or DEFAULT_CONFIG)
     cfg = load_config(config_path)
     lab = load_lab(cfg)
@@ -206,9 +197,7 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
         _say(args, f"similarity could not be computed:\n{traceback.format_exc()}")
         similar = None
     store.write_text_atomic(out / store.REPORT, render_report(entries, maxima, similar))
-    statuses = {}
-    for e in entries:
-        statuses[e.status] = statuses.get(e.status, 0) + 1
+    statuses = Counter(e.status for e in entries)
     _say(args, f"done: {len(todo)} graded in this run; the gradebook holds "
                + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) +
          "".join(f"\n  {out / name}" for name in store.CLASS_FILES[:3]))

@@ -21,9 +21,9 @@ memory, and at most ``MAX_NOTEBOOK_BYTES`` of it, so member names such as
 import zipfile
 import zlib
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from ..notebook import MAX_NOTEBOOK_BYTES, choose_notebook
+from ..notebook import MAX_NOTEBOOK_BYTES, choose_notebook, ignored, zip_notebooks
 from .store import CLASS_FILES
 
 OK = "ok"
@@ -58,8 +58,6 @@ class Submission:
             with zipfile.ZipFile(self.path) as z:
                 info = z.getinfo(self.member)
                 return _read_capped(z.open(info), info.file_size)
-        except SubmissionError:
-            raise
         except (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, NotImplementedError,
                 zlib.error, EOFError, OSError, ValueError, KeyError) as e:
             status = "unreadable" if self.member is None else "bad_zip"
@@ -78,33 +76,26 @@ def _read_capped(stream, declared_size):
     return data
 
 
-def _ignored(parts):
-    """Hidden files and folders, macOS resource forks (``..`` is harmless here:
-    nothing is extracted)."""
-    return any(p.startswith(".") and p not in (".", "..") or p == "__MACOSX" for p in parts)
-
-
-def _choose(names, expected):
-    """``(chosen, note)``: the notebook to grade (:func:`choose_notebook`) and a
-    note for the gradebook, or ``(None, message)``."""
+def _choose(sub, names, expected, where):
+    """The notebook to grade among ``names`` (:func:`choose_notebook`), with a note for
+    the gradebook in ``sub``; None, with ``sub``'s status saying why, if there is none."""
+    if not names:
+        sub.status, sub.message = "no_notebook", f"no .ipynb file in the {where}"
+        return None
     chosen = choose_notebook(names, expected)
     if chosen is None:
-        return None, f"several notebooks: {', '.join(names)}"
-    return chosen, (f"several notebooks ({', '.join(names)}); only {chosen} was graded"
-                    if len(names) > 1 else "")
+        sub.status, sub.message = "multiple_notebooks", f"several notebooks: {', '.join(names)}"
+    elif len(names) > 1:
+        sub.message = f"several notebooks ({', '.join(names)}); only {chosen} was graded"
+    return chosen
 
 
 def _from_folder(root, folder, expected):
-    found = sorted(p for p in folder.rglob("*.ipynb")
-                   if p.is_file() and not _ignored(p.relative_to(folder).parts))
+    found = sorted(p.relative_to(folder) for p in folder.rglob("*.ipynb")
+                   if p.is_file() and not ignored(p.relative_to(folder).parts))
     sub = Submission(folder.name, folder.name + "/")
-    if not found:
-        sub.status, sub.message = "no_notebook", "no .ipynb file in the folder"
-        return sub
-    chosen, sub.message = _choose([p.relative_to(folder).as_posix() for p in found], expected)
-    if chosen is None:
-        sub.status = "multiple_notebooks"
-    else:
+    chosen = _choose(sub, [p.as_posix() for p in found], expected, "folder")
+    if chosen is not None:
         sub.path = folder / chosen
         sub.source = str(sub.path.relative_to(root))
     return sub
@@ -113,20 +104,12 @@ def _from_folder(root, folder, expected):
 def _from_zip(root, path, expected):
     sub = Submission(path.stem, path.name, path=path)
     try:
-        with zipfile.ZipFile(path) as z:
-            names = [i.filename for i in z.infolist()
-                     if not i.is_dir() and i.filename.endswith(".ipynb")
-                     and not _ignored(PurePosixPath(i.filename).parts)]
+        names = zip_notebooks(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as e:
         sub.status, sub.message = "bad_zip", f"not a valid zip file: {e}"
         return sub
-    if not names:
-        sub.status, sub.message = "no_notebook", "no .ipynb file in the zip"
-        return sub
-    chosen, sub.message = _choose(names, expected)
-    if chosen is None:
-        sub.status = "multiple_notebooks"
-    else:
+    chosen = _choose(sub, names, expected, "zip")
+    if chosen is not None:
         sub.member = chosen
         sub.source = f"{path.name}:{chosen}"
     return sub
@@ -140,7 +123,7 @@ def discover(root, exclude=(), expected=None):
     exclude = {Path(p).resolve() for p in exclude}
     found, skipped = [], []
     for entry in sorted(root.iterdir()):
-        if entry.name.startswith(".") or entry.name == "__MACOSX" or entry.resolve() in exclude:
+        if ignored([entry.name]) or entry.resolve() in exclude:
             continue
         if entry.is_dir():
             found.append(_from_folder(root, entry, expected))

@@ -2,14 +2,8 @@
 per question, each test's result. Visible tests show their diagnosis; hidden
 tests show only passed/failed (their diagnoses are for staff)."""
 
+from ..results import MAX_PROBLEMS, clip
 from .page import Raw, page, table, tag, with_code
-
-MAX_MESSAGE = 2000
-
-
-def _clip(text, limit):
-    text = str(text)
-    return text if len(text) <= limit else text[: limit - 20] + " [... truncated]"
 
 
 def _result(passed):
@@ -24,17 +18,13 @@ def render_feedback(sid, result):
                               "staff knows and will grade it; you do not need to do anything.",
                          "notice"))
     if result.problems:
-        items = "".join(tag("li", with_code(_clip(p, 500))) for p in result.problems[:20])
+        items = "".join(tag("li", with_code(clip(p, 500))) for p in result.problems[:MAX_PROBLEMS])
         parts += [tag("h2", "Notes about your notebook"), Raw(f"<ul>{items}</ul>")]
-    scores = result.question_scores()
-    for question, (got, out_of) in scores.items():
-        rows = []
-        for t in result.tests:
-            if t.question != question:
-                continue
-            details = ("hidden test: only whether it passed is shown" if t.hidden
-                       else with_code(_clip(t.message, MAX_MESSAGE)))
-            rows.append([t.title, f"{t.score:g} / {t.max_score:g}", _result(t.passed), details])
+    for question, (got, out_of) in result.question_scores().items():
+        rows = [[t.title, f"{t.score:g} / {t.max_score:g}", _result(t.passed),
+                 "hidden test: only whether it passed is shown" if t.hidden
+                 else with_code(clip(t.message))]
+                for t in result.tests if t.question == question]
         parts += [tag("h2", f"{question}: {got:g} / {out_of:g}"),
                   table(["Test", "Points", "Result", "Details"], rows, msg_columns={3})]
     return page(f"Feedback for {sid}", parts)

@@ -76,7 +76,7 @@ def collect(out, subs):
     return entries
 
 
-def _cell(value):
+def csv_cell(value):
     """A CSV text cell that spreadsheets will not run as a formula."""
     value = str(value)
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
@@ -98,9 +98,8 @@ def render_gradebook(entries, maxima, scale=None):
             got = e.result.question_scores()
             scores = [_number(got.get(q, (0.0, 0.0))[0]) for q in maxima]
             scores.append(_number(e.result.score))
-            if scale and e.result.max_score:
-                scores.append(f"{round(e.result.score * scale / e.result.max_score, 2):g}")
-            elif scale:
-                scores.append("")
-        writer.writerow([_cell(e.sid), *scores, _cell(e.status), _cell(e.message)])
+            if scale:
+                scores.append(f"{round(e.result.score * scale / e.result.max_score, 2):g}"
+                              if e.result.max_score else "")
+        writer.writerow([csv_cell(e.sid), *scores, csv_cell(e.status), csv_cell(e.message)])
     return buf.getvalue()

@@ -46,13 +46,10 @@ def tag(name, content, cls=None):
 def table(header, rows, msg_columns=()):
     """A table; cells are escaped unless Raw. ``msg_columns``: indexes of
     columns shown as preformatted text."""
-    head = "".join(f"<th>{html(h)}</th>" for h in header)
-    body = []
-    for row in rows:
-        cells = "".join(f'<td class="msg">{html(c)}</td>' if i in msg_columns else
-                        f"<td>{html(c)}</td>" for i, c in enumerate(row))
-        body.append(f"<tr>{cells}</tr>")
-    return Raw(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+    head = "".join(tag("th", h) for h in header)
+    body = "".join(tag("tr", Raw("".join(tag("td", c, "msg" if i in msg_columns else None)
+                                         for i, c in enumerate(row)))) for row in rows)
+    return Raw(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
 
 
 def page(title, parts):

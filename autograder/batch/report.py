@@ -14,11 +14,15 @@ from .page import Raw, html, page, table, tag, with_code
 TOP_DIAGNOSES = 20
 
 
+def _img(png, alt="plot"):
+    data = base64.b64encode(png).decode()
+    return Raw(f'<img alt="{html(alt)}" src="data:image/png;base64,{data}">')
+
+
 def _png(fig):
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    data = base64.b64encode(buf.getvalue()).decode()
-    return Raw(f'<img alt="plot" src="data:image/png;base64,{data}">')
+    return _img(buf.getvalue())
 
 
 def _figure(height=3.2):
@@ -142,9 +146,7 @@ def _similar(similar):
                        msg_columns={4}) if rows else tag("p", "No cluster."))
     for cls, (students, matrix) in matrices.items():
         if len(students) >= 2:
-            data = base64.b64encode(heatmap_png(matrix, students, cls)).decode()
-            parts.append(Raw(f'<img alt="{html(cls)} similarity" '
-                             f'src="data:image/png;base64,{data}">'))
+            parts.append(_img(heatmap_png(matrix, students, cls), f"{cls} similarity"))
     return parts
 
 

@@ -47,6 +47,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .gradebook import csv_cell
+
 K = 6        # k-gram length, in AST tokens (about one short expression)
 WINDOW = 2   # winnowing window: every match of >= K + WINDOW - 1 = 7 tokens is detected
 
@@ -356,12 +358,6 @@ def compare(sources: dict[str, dict[str, str | None]],
     return pairs, clusters, matrices
 
 
-def _cell(value) -> str:
-    """A CSV text cell that spreadsheets will not run as a formula."""
-    value = str(value)
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 CSV_COLUMNS = ["kind", "class", "score", "student_a", "student_b", "students", "cluster",
                "matches"]
 
@@ -382,12 +378,12 @@ def to_csv(pairs: list[Pair], clusters: list[Cluster]) -> str:
     writer.writerow(CSV_COLUMNS)
     for p in pairs:
         cid, c = where.get((p.cls, p.student_a), ("", None))
-        writer.writerow([_cell(x) for x in ("pair", p.cls, f"{p.score:.3f}", p.student_a,
-                                            p.student_b, "", cid,
-                                            ";".join(c.matches) if c else "")])
+        writer.writerow([csv_cell(x) for x in ("pair", p.cls, f"{p.score:.3f}", p.student_a,
+                                               p.student_b, "", cid,
+                                               ";".join(c.matches) if c else "")])
     for cid, c in zip(ids, clusters):
-        writer.writerow([_cell(x) for x in ("cluster", c.cls, f"{c.score:.3f}", "", "",
-                                            ";".join(c.students), cid, ";".join(c.matches))])
+        writer.writerow([csv_cell(x) for x in ("cluster", c.cls, f"{c.score:.3f}", "", "",
+                                               ";".join(c.students), cid, ";".join(c.matches))])
     return buf.getvalue()
 
 

@@ -39,19 +39,14 @@ from pathlib import Path, PurePosixPath
 
 DEFAULT_DEADLINE = 540          # seconds; Gradescope's default timeout is 600
 STAFF_LOG_CHARS = 2000          # per question, of the student's output, on stdout (staff only)
-IGNORED_PARTS = (".ipynb_checkpoints", "__MACOSX")
-
-
-def _ignored(rel):
-    return any(part in IGNORED_PARTS or part.startswith("._") for part in rel.parts)
 
 
 def _zip_members(path):
     """The ``.ipynb`` members of the zip at ``path`` (none if it is not a zip)."""
+    from ..notebook import zip_notebooks
+
     try:
-        with zipfile.ZipFile(path) as z:
-            return [i.filename for i in z.infolist() if not i.is_dir()
-                    and i.filename.endswith(".ipynb") and not _ignored(PurePosixPath(i.filename))]
+        return zip_notebooks(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, RuntimeError):
         return []
 
@@ -75,7 +70,7 @@ def find_notebook(submission_dir, expected, extract_dir=None):
     checkpoints, not symlinks); when there are none, the ``.ipynb`` members of
     its ``.zip`` files (otter's ``grader.export()`` zip), the chosen one being
     copied into ``extract_dir``."""
-    from ..notebook import choose_notebook
+    from ..notebook import choose_notebook, ignored
 
     submission_dir = Path(submission_dir)
     if not submission_dir.is_dir():
@@ -84,7 +79,7 @@ def find_notebook(submission_dir, expected, extract_dir=None):
     files, zips = [], []
     for p in sorted(submission_dir.rglob("*")):
         rel = p.relative_to(submission_dir)
-        if _ignored(rel) or p.is_symlink() or not p.is_file():
+        if ignored(rel.parts) or p.is_symlink() or not p.is_file():
             continue
         if p.suffix == ".ipynb":
             files.append((str(rel), p, None))

@@ -1,7 +1,22 @@
-"""Which of a submission's notebooks is graded: the same rule for a batch and
-for Gradescope."""
+"""Which of a submission's files are notebooks, and which one is graded: the
+same rules for a batch and for Gradescope."""
 
+import zipfile
 from pathlib import PurePosixPath
+
+
+def ignored(parts):
+    """Whether a path (its ``parts``) is not the student's work: hidden files and
+    folders (``.ipynb_checkpoints``, macOS ``._name`` forks) and ``__MACOSX``."""
+    return any(p.startswith(".") and p not in (".", "..") or p == "__MACOSX" for p in parts)
+
+
+def zip_notebooks(path):
+    """The ``.ipynb`` members of the zip at ``path`` (otter's ``grader.export()``),
+    not ignored ones; raises ``zipfile.BadZipFile`` (or OSError, ValueError, ...)."""
+    with zipfile.ZipFile(path) as z:
+        return [i.filename for i in z.infolist() if not i.is_dir()
+                and i.filename.endswith(".ipynb") and not ignored(PurePosixPath(i.filename).parts)]
 
 
 def choose_notebook(names, expected):

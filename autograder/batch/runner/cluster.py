@@ -9,6 +9,7 @@ a large class are not all held in memory at once.
 """
 
 import uuid
+from itertools import islice
 
 from .job import grader_failure, run_job
 
@@ -23,10 +24,7 @@ def run_dask(jobs, address, on_done):
         done = as_completed(loop=client.loop)
 
         def submit_more():
-            while len(running) < window:
-                job = next(jobs, None)
-                if job is None:
-                    return
+            for job in islice(jobs, window - len(running)):
                 future = client.submit(run_job, job, True,
                                        key=f"grade-{job.sid}-{uuid.uuid4().hex}")
                 running[future] = job

@@ -14,6 +14,7 @@ from pathlib import Path
 from ...grade import grade_safely, specs_of
 from ...results import GradingResult
 
+
 @dataclass
 class Job:
     sid: str

@@ -16,10 +16,11 @@ import multiprocessing as mp
 import os
 import signal
 from contextlib import contextmanager
+from itertools import islice
 from multiprocessing import forkserver
 from multiprocessing.connection import wait
 
-from ...sandbox.runner import die_with_parent
+from ...sandbox.processes import die_with_parent
 from .job import grader_failure, run_job
 
 
@@ -74,10 +75,7 @@ def run_local(jobs, workers, on_done):
     idle, busy = [], {}                               # busy: connection -> worker
     try:
         while True:
-            while len(busy) < workers:
-                job = next(jobs, None)
-                if job is None:
-                    break
+            for job in islice(jobs, workers - len(busy)):
                 worker = idle.pop() if idle else _Worker(ctx)
                 worker.give(job)
                 busy[worker.conn] = worker
