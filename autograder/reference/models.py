@@ -17,9 +17,6 @@ class MLP_3L(Operator):
         self.fc3 = op.Linear(layers_size[2], layers_size[3], name="fc3")
         self.layers = [self.fc1, self.act_fn1, self.fc2, self.act_fn2, self.fc3]
 
-    def __call__(self, X, *args):
-        return self.forward(X, *args)
-
     def forward(self, X, *args):
         return self.fc3(self.act_fn2(self.fc2(self.act_fn1(self.fc1(X)))))
 

@@ -54,8 +54,7 @@ def setup(ns, inputs):
     ``inputs['graded_class']``) in slot ``inputs['slot']``, the reference parts
     elsewhere. Returns ``(model, loss_fn, optimizer, eval_args)``."""
     model_kind = str(inputs["model"])
-    lr, p = float(inputs["lr"]), float(inputs["p"])
-    lambd, beta = float(inputs["lambd"]), float(inputs["beta"])
+    lr, p, lambd, beta = (float(inputs[key]) for key in ("lr", "p", "lambd", "beta"))
     activation = _plugged(ns, inputs, "activation")
     dropout = _plugged(ns, inputs, "dropout") if model_kind == "mlp_dropout" else None
     loss_cls, opt_cls = _plugged(ns, inputs, "loss"), _plugged(ns, inputs, "optimizer")

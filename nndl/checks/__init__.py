@@ -24,12 +24,10 @@ def _natural(name):
 
 def question_modules():
     """The question modules of this package, in question order (q1, q2, ... q10)."""
-    found = []
-    for info in pkgutil.iter_modules(__path__):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        if isinstance(getattr(module, "QUESTION", None), Question):
-            found.append(module)
-    return sorted(found, key=lambda m: _natural(m.QUESTION.id))
+    modules = [importlib.import_module(f"{__name__}.{info.name}")
+               for info in pkgutil.iter_modules(__path__)]
+    return sorted((m for m in modules if isinstance(getattr(m, "QUESTION", None), Question)),
+                  key=lambda m: _natural(m.QUESTION.id))
 
 
 def questions():
@@ -69,15 +67,14 @@ def library_changes(module_name="nndl.op"):
     module = sys.modules.get(module_name)
     if module is None:
         return []
-    changed = []
-    for cls_name, cls in vars(module).items():
-        if not (inspect.isclass(cls) and cls.__module__ == module_name):
-            continue
-        for attr, value in vars(cls).items():
-            code = getattr(getattr(value, "__func__", value), "__code__", None)
-            if code is not None and code.co_filename != module.__file__:
-                changed.append(f"{module_name}.{cls_name}.{attr}")
-    return changed
+
+    def replaced(value):
+        code = getattr(getattr(value, "__func__", value), "__code__", None)
+        return code is not None and code.co_filename != module.__file__
+
+    return [f"{module_name}.{cls_name}.{attr}" for cls_name, cls in vars(module).items()
+            if inspect.isclass(cls) and cls.__module__ == module_name
+            for attr, value in vars(cls).items() if replaced(value)]
 
 
 def self_check(question, namespace, seed=SELF_CHECK_SEED):
@@ -87,20 +84,15 @@ def self_check(question, namespace, seed=SELF_CHECK_SEED):
     ids = [q.id for q in questions()]
     if question not in ids:
         raise ValueError(f"unknown question {question!r}; expected one of {ids}")
-    lines, failed = [], False
     changes = library_changes()
-    if changes:
-        lines.append(f"note: this notebook replaced {', '.join(changes)}; the official grader "
-                     "runs each class with the course library as installed")
-    for check in public_checks():
-        if check.question != question:
-            continue
-        verdict = run_in_process(check, namespace, seed)
-        failed |= not verdict.passed
-        mark = "PASS" if verdict.passed else "FAIL"
-        lines.append(f"[{mark}] {check.title}: {verdict.describe()}")
+    lines = [f"note: this notebook replaced {', '.join(changes)}; the official grader runs "
+             "each class with the course library as installed"] if changes else []
+    verdicts = [(check, run_in_process(check, namespace, seed)) for check in public_checks()
+                if check.question == question]
+    lines += [f"[{'PASS' if v.passed else 'FAIL'}] {check.title}: {v.describe()}"
+              for check, v in verdicts]
     report = "\n".join(lines)
-    if failed:
+    if not all(v.passed for _, v in verdicts):
         raise AssertionError(report)
     print(report)
 

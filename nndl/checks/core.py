@@ -14,11 +14,14 @@ process:
   returning a :class:`Verdict` with a diagnosis a student can act on.
 """
 
+import pkgutil
 import re
 from dataclasses import dataclass
 from typing import Callable, Optional
 
 import numpy as np
+
+from .gradcheck import scaled_error
 
 
 class StudentError(Exception):
@@ -37,10 +40,9 @@ class Verdict:
     plain: bool = False         # the message quotes the student's code or its exceptions
 
     def describe(self):
-        extra = ""
-        if self.measured is not None and self.threshold is not None:
-            extra = f" (measured {self.measured:.3g}, threshold {self.threshold:.3g})"
-        return self.message + extra
+        if self.measured is None or self.threshold is None:
+            return self.message
+        return f"{self.message} (measured {self.measured:.3g}, threshold {self.threshold:.3g})"
 
 
 @dataclass(frozen=True)
@@ -67,12 +69,7 @@ class Check:
 
     def probe_function(self):
         """The probe itself (imported, when given by name)."""
-        if not isinstance(self.probe, str):
-            return self.probe
-        import importlib
-
-        module, _, name = self.probe.partition(":")
-        return getattr(importlib.import_module(module), name)
+        return pkgutil.resolve_name(self.probe) if isinstance(self.probe, str) else self.probe
 
 
 @dataclass(frozen=True)
@@ -109,12 +106,8 @@ def output(outputs, key, shape=None):
 def closest_mistake(actual, candidates, tol):
     """Return the message of the first ``candidates`` entry ``(message, array)``
     that ``actual`` matches within scaled error ``tol``, else None."""
-    from .gradcheck import scaled_error
-
-    for message, expected in candidates:
-        if scaled_error(actual, expected) <= tol:
-            return message
-    return None
+    return next((message for message, expected in candidates
+                 if scaled_error(actual, expected) <= tol), None)
 
 
 def judged(check, inputs, outputs):

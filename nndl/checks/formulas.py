@@ -15,11 +15,6 @@ def relu(z):
     return np.maximum(z, 0.0)
 
 
-def sigmoid(o):
-    """sigma(o) = 1 / (1 + e^-o), computed without overflow."""
-    return np.exp(-np.logaddexp(0.0, -o))
-
-
 def cross_entropy_with_logits(o, y):
     """R = -(1/N) [y^T log sigma(o) + (1-y)^T log(1 - sigma(o))]
          = (1/N) sum( log(1 + e^o) - y o )    (stable softplus form)."""

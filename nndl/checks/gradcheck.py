@@ -15,9 +15,7 @@ def numerical_gradient(f, x, h=H):
     after use) by centered differences."""
     x = np.asarray(x, dtype=np.float64)
     grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
-    for _ in it:
-        i = it.multi_index
+    for i in np.ndindex(x.shape):
         old = x[i]
         x[i] = old + h
         fp = f(x)
@@ -49,9 +47,7 @@ def scaled_error(actual, expected):
     ReLU and dropout gradients have many of)."""
     actual = np.asarray(actual, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
-    if actual.shape != expected.shape:
-        return float("inf")
-    if not np.all(np.isfinite(actual)):
+    if actual.shape != expected.shape or not np.all(np.isfinite(actual)):
         return float("inf")
     scale = max(float(np.max(np.abs(expected))) if expected.size else 0.0, 1e-12)
     return float(np.max(np.abs(actual - expected))) / scale if actual.size else 0.0

@@ -99,11 +99,8 @@ def _draw_inputs(seed, sizes, n, lambdas, relu_between):
     X = rng.standard_normal((n, sizes[0]))
     y = (rng.uniform(size=(n, 1)) < 0.5).astype(np.float64)
     inputs = {"X": X, "y": y, "lambdas": np.array(lambdas, dtype=np.float64)}
-    params = []
-    for i in range(len(sizes) - 1):
-        W = rng.standard_normal((sizes[i], sizes[i + 1]))
-        b = rng.uniform(-0.5, 0.5, (1, sizes[i + 1]))
-        params.append((W, b))
+    params = [(rng.standard_normal((rows, cols)), rng.uniform(-0.5, 0.5, (1, cols)))  # W, b
+              for rows, cols in zip(sizes, sizes[1:])]
     # shrink the last layer until the logits are moderate
     o = np.abs(stack_forward(params, X, relu_between)).max()
     if o > MAX_LOGIT:
@@ -147,10 +144,8 @@ def judge_loss(inputs, outputs, relu_between=False):
         ], MISTAKE_TOL) if lambd > 0 else "with `lambda = 0` the loss must be the plain cross-entropy"
         messages.append(f"lambda = {lambd:g}: loss {value:.6g}, expected {expected:.6g}"
                         + (f" - {mistake}" if mistake else ""))
-    if not messages:
-        return Verdict(True, "`loss = CE + lambda/(2N) * sum ||W||^2` for every lambda",
-                       worst, LOSS_TOL)
-    return Verdict(False, "; ".join(messages), worst, LOSS_TOL)
+    return Verdict(not messages, "; ".join(messages)
+                   or "`loss = CE + lambda/(2N) * sum ||W||^2` for every lambda", worst, LOSS_TOL)
 
 
 def judge_gradient(inputs, outputs, relu_between=False):
@@ -190,10 +185,8 @@ def judge_gradient(inputs, outputs, relu_between=False):
         ], MISTAKE_TOL) if lambd > 0 else None
         messages.append(f"lambda = {lambd:g}: gradient differs from finite differences"
                         + (f" - {mistake}" if mistake else ""))
-    if not messages:
-        return Verdict(True, "gradients of every W and b match finite differences",
-                       worst, GRAD_TOL)
-    return Verdict(False, "; ".join(messages), worst, GRAD_TOL)
+    return Verdict(not messages, "; ".join(messages)
+                   or "gradients of every W and b match finite differences", worst, GRAD_TOL)
 
 
 def make_gradient_inputs(seed):

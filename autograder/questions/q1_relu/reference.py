@@ -11,7 +11,6 @@ from autograder.reference.base import Operator
 class ReLU(Operator):
     def __init__(self):
         self.mask = None
-        self.params = None
 
     def forward(self, inputs):
         self.mask = inputs > 0

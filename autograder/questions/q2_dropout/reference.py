@@ -9,7 +9,6 @@ class Dropout(Operator):
     def __init__(self, drop_rate):
         self.mask = None
         self.drop_rate = drop_rate
-        self.params = None
 
     def forward(self, inputs):
         keep = paddle.rand(inputs.shape) > self.drop_rate

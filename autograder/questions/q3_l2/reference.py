@@ -18,9 +18,6 @@ class BinaryCrossEntropyWithLogits(Operator):
         self.labels = None
         self.data_size = None
 
-    def __call__(self, logits, labels):
-        return self.forward(logits, labels)
-
     def _linears(self):
         return [layer for layer in self.model.layers if isinstance(layer, op.Linear)]
 

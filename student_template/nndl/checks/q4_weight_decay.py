@@ -65,11 +65,8 @@ def step_updates(ns, inputs):
         layer.grads["W"], layer.grads["b"] = tensor(inputs[f"gW{i}"]), tensor(inputs[f"gb{i}"])
     opt = _optimizer(ns, inputs["lr"], inputs["beta"], net)
     call_student("BatchGD.step", opt.step, returns=False)
-    out = {}
-    for i, layer in enumerate(linears):
-        out[f"W{i}"] = to_numpy(layer.params["W"])
-        out[f"b{i}"] = to_numpy(layer.params["b"])
-    return out
+    return {f"{key}{i}": to_numpy(layer.params[key])
+            for i, layer in enumerate(linears) for key in ("W", "b")}
 
 
 # -- inputs and judges ------------------------------------------------------------------
@@ -86,10 +83,8 @@ def make_step_inputs(seed, lr=0.3, beta=0.05, sizes=(3, 4, 2)):
     rng = np.random.default_rng(seed + 5)
     inputs = {"lr": np.array(lr), "beta": np.array(beta)}
     for i in range(len(sizes) - 1):
-        inputs[f"W{i}"] = rng.standard_normal((sizes[i], sizes[i + 1]))
-        inputs[f"b{i}"] = rng.standard_normal((1, sizes[i + 1]))
-        inputs[f"gW{i}"] = rng.standard_normal((sizes[i], sizes[i + 1]))
-        inputs[f"gb{i}"] = rng.standard_normal((1, sizes[i + 1]))
+        for key, rows in (("W", sizes[i]), ("b", 1), ("gW", sizes[i]), ("gb", 1)):  # draw order
+            inputs[f"{key}{i}"] = rng.standard_normal((rows, sizes[i + 1]))
     return inputs
 
 
@@ -119,9 +114,8 @@ def judge_formula(inputs, outputs):
             mistake = closest_mistake(new[k], wrong_forms(x, g, lr, beta), MISTAKE_TOL)
             messages.append(f"lr = {lr:g}, beta = {beta:g}: "
                             + (mistake or "result is not `(1 - beta) x - lr g`"))
-    if not messages:
-        return Verdict(True, "`gradient_descent` returns `(1 - beta) x - lr g`", worst, TOL)
-    return Verdict(False, "; ".join(messages), worst, TOL)
+    return Verdict(not messages, "; ".join(messages)
+                   or "`gradient_descent` returns `(1 - beta) x - lr g`", worst, TOL)
 
 
 def judge_step(inputs, outputs):
@@ -141,9 +135,8 @@ def judge_step(inputs, outputs):
                     msg = (closest_mistake(new, wrong_forms(old, grad, lr, beta), MISTAKE_TOL)
                            or "is not `(1 - beta) x - lr g`")
                 messages.append(f"`params['{key}']` of layer {i + 1} {msg}")
-    if not messages:
-        return Verdict(True, "step() updates every parameter of every layer", worst, TOL)
-    return Verdict(False, "step(): " + "; ".join(messages), worst, TOL)
+    return Verdict(not messages, "step(): " + "; ".join(messages) if messages
+                   else "step() updates every parameter of every layer", worst, TOL)
 
 
 CHECKS = [
