@@ -32,15 +32,10 @@ SEED_RANGE = (0, 2**32 - 1)     # what numpy's and paddle's seeding accept
 def setting(default, help, choices=None, bounds=None):  # noqa: A002 - the field's description
     """A config field: its default, its description and its allowed values
     (``choices``, or ``bounds = (lowest, highest)`` inclusive, None for open)."""
-    return field(default=default, metadata={"help": help, "choices": choices, "bounds": bounds})
-
-
-def settings_list(default, help):  # noqa: A002
-    return field(default_factory=lambda: list(default), metadata={"help": help})
-
-
-def settings_table(help):  # noqa: A002
-    return field(default_factory=dict, metadata={"help": help})
+    meta = {"help": help, "choices": choices, "bounds": bounds}
+    if isinstance(default, (list, dict)):           # a fresh copy for every instance
+        return field(default_factory=default.copy, metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
@@ -52,10 +47,10 @@ class LabSettings:
     public_checks: str = setting("", "package of public question modules (one per question)")
     questions: str = setting("", "package of instructor question packages (one per question)")
     reference: str = setting("", "package of the reference model the graded classes plug into")
-    sandbox_preload: list = settings_list((), "modules the sandbox imports once, before forking")
-    known_code: dict = settings_table("{label: path}: code every student may have (the book's, "
-                                      "the solution, the template), marked in similarity "
-                                      "clusters; paths from the repository's root")
+    sandbox_preload: list = setting([], "modules the sandbox imports once, before forking")
+    known_code: dict = setting({}, "{label: path}: code every student may have (the book's, the "
+                               "solution, the template), marked in similarity clusters; paths "
+                               "from the repository's root")
 
 
 @dataclass(frozen=True)
@@ -128,26 +123,17 @@ class Config:
         return dataclasses.replace(self, run=dataclasses.replace(self.run, **changes))
 
 
-def _typed(value, annotation, where):
-    kinds = {"str": str, "int": int, "float": (int, float), "bool": bool, "list": list,
-             "dict": dict}
-    name = annotation if isinstance(annotation, str) else annotation.__name__
-    expected = kinds[name]
-    if isinstance(value, bool) and name in ("int", "float"):
+def _typed(value, kind, where):
+    """``value`` checked against the type ``kind`` (lists and tables of strings)."""
+    if isinstance(value, bool) and kind in (int, float):
         raise ConfigError(f"{where} must be a number, not {value!r}")
-    if not isinstance(value, expected):
-        raise ConfigError(f"{where} must be of type {name}, not {type(value).__name__}")
-    if name == "float":
-        return float(value)
-    if name == "list":
-        if not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{where} must be a list of strings")
-        return list(value)
-    if name == "dict":
-        if not all(isinstance(v, str) for v in value.values()):
-            raise ConfigError(f"{where} must be a table of strings")
-        return dict(value)
-    return value
+    if not isinstance(value, (int, float) if kind is float else kind):
+        raise ConfigError(f"{where} must be of type {kind.__name__}, not {type(value).__name__}")
+    if kind is list and not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where} must be a list of strings")
+    if kind is dict and not all(isinstance(v, str) for v in value.values()):
+        raise ConfigError(f"{where} must be a table of strings")
+    return kind(value)
 
 
 def _section(cls, raw, where):
@@ -182,7 +168,7 @@ def _questions(raw, where):
             raise ConfigError(f"{where}.{qid} must be a table of check points")
         points = {}
         for name, value in table.items():
-            value = _typed(value, "float", f"{where}.{qid}.{name}")
+            value = _typed(value, float, f"{where}.{qid}.{name}")
             if value < 0:
                 raise ConfigError(f"{where}.{qid}.{name} must not be negative")
             points[name] = value
@@ -228,3 +214,13 @@ def describe(config):
         lines.extend(f"  {name} = {points:g}" for name, points in table.items())
     lines.append(f"# {config.max_score:g} points in all")
     return "\n".join(lines)
+
+
+def main(config=None):
+    """``grade.py config``: print every setting of ``config`` (see :func:`describe`)."""
+    from .lab import load_lab
+
+    cfg = load_config(config)
+    load_lab(cfg)                      # the questions match their points
+    print(describe(cfg))
+    return 0

@@ -68,11 +68,9 @@ def load_timing(path=TIMING):
 def question_limits(run, timing, speed, question, iterations):
     """The :class:`Limits` of ``question``'s worker, by the rule of the module doc."""
     reference = timing.get("questions", {}).get(question)
-    ceiling = run.question_time_limit * speed.factor
-    if reference is None:
-        cpu = ceiling
-    else:
+    cpu = run.question_time_limit * speed.factor                  # the ceiling
+    if reference is not None:
         scale = iterations / timing.get("iterations", iterations)
-        cpu = min(ceiling, (run.time_limit_factor * reference * scale + STARTUP) * speed.factor)
+        cpu = min(cpu, (run.time_limit_factor * reference * scale + STARTUP) * speed.factor)
     return Limits(cpu=cpu, wall=cpu * speed.wall_ratio * WALL_SLACK + 1.0,
                   statement=run.statement_time_limit * speed.factor * speed.wall_ratio)

@@ -150,21 +150,18 @@ def build(out_root: pathlib.Path, lab=None) -> list[pathlib.Path]:
         for stale in (student / "tests", student / library, solutions / "tests"):
             shutil.rmtree(stale, ignore_errors=True)
 
-        write_notebook(dist / "student" / name, student / name)
-        copy_tests(dist / "student" / "tests", student / "tests")
-        write_notebook(dist / "autograder" / name, solutions / name, clean=True)
-        copy_tests(dist / "autograder" / "tests", solutions / "tests")
+        for kind, folder in (("student", student), ("autograder", solutions)):
+            write_notebook(dist / kind / name, folder / name, clean=folder == solutions)
+            copy_tests(dist / kind / "tests", folder / "tests")
 
     copy_library(REPO / library, student / library)
     for static in ("README.md", "requirements.txt"):
         shutil.copyfile(STUDENT_FILES / static, student / static)
 
-    written = [student / name, solutions / name, student / "README.md",
-               student / "requirements.txt", student / library / GENERATED]
-    written += sorted((student / "tests").glob("*.py"))
-    written += sorted((solutions / "tests").glob("*.py"))
-    written += [student / library / rel for rel in library_files(REPO / library)]
-    return sorted(written)
+    return sorted([student / name, solutions / name, student / "README.md",
+                   student / "requirements.txt", student / library / GENERATED,
+                   *(student / "tests").glob("*.py"), *(solutions / "tests").glob("*.py"),
+                   *(student / library / rel for rel in library_files(REPO / library))])
 
 
 def main(out=None, config=None):

@@ -34,7 +34,7 @@ OUT = ROOT / "autograder" / "calibration"
 MARGIN = 0.05                       # thresholds: lowest correct accuracy - MARGIN, floored to 0.05
 
 
-def _implementations(lab):
+def _implementations():
     """(name, source or None) of the reference, the book and the correct variants."""
     yield "reference", None
     yield "book", ""
@@ -54,29 +54,28 @@ def _namespace(lab, source):
 
 
 def _defines(source, cls):
-    return source is None or source == "" or f"class {cls}" in source
+    return not source or f"class {cls}" in source
 
 
-def _lab_with(cfg, **accuracy):
+def _accuracy_run(cfg, question, **accuracy):
+    """The lab with some ``[accuracy]`` settings changed, and ``question``'s
+    accuracy check, with the reference parts plugged as its worker has them."""
     from ..lab import load_lab
 
-    return load_lab(dataclasses.replace(cfg, accuracy=dataclasses.replace(cfg.accuracy,
-                                                                          **accuracy)))
+    accuracy = dataclasses.replace(cfg.accuracy, **accuracy)
+    lab = load_lab(dataclasses.replace(cfg, accuracy=accuracy))
+    lab.plug_references(question)
+    return lab, next(c for c in lab.unit(question).checks if c.short_name == "accuracy")
 
 
-def _accuracy_check(lab, question):
-    return next(c for c in lab.unit(question).checks if c.short_name == "accuracy")
-
-
-def _accuracies(cfg, name, source, question, data_seed, init_seed, checkpoints):
+def _accuracies(cfg, source, question, data_seed, init_seed, checkpoints):
     """{iterations: (train, test)} of one training run."""
     import importlib
 
-    lab = _lab_with(cfg, data_seed=data_seed, init_seed=init_seed, iterations=max(checkpoints))
+    lab, check = _accuracy_run(cfg, question, data_seed=data_seed, init_seed=init_seed,
+                               iterations=max(checkpoints))
     measure = importlib.import_module(f"{lab.settings.reference}.accuracy").accuracy
-    check = _accuracy_check(lab, question)
     inputs = check.make_inputs(0)
-    lab.plug_references(question)
     out = check.probe_function()(_namespace(lab, source),
                                  {k: v for k, v in inputs.items() if not k.startswith("_")},
                                  checkpoints=checkpoints)
@@ -84,13 +83,11 @@ def _accuracies(cfg, name, source, question, data_seed, init_seed, checkpoints):
                  measure(out[f"test_logits_{it}"], inputs["_y_test"])) for it in checkpoints}
 
 
-def _verdict(cfg, name, source, question, seed):
+def _verdict(cfg, source, question, seed):
     """(first run passed, passed after the grader's rule, runs) at seed ``seed``."""
     from nndl.checks import run_in_process
 
-    lab = _lab_with(cfg, init_seed=seed, train_seed=seed)
-    check = _accuracy_check(lab, question)
-    lab.plug_references(question)
+    lab, check = _accuracy_run(cfg, question, init_seed=seed, train_seed=seed)
     ns = _namespace(lab, source)
     verdict = first = run_in_process(check, ns, cfg.seeds.checks)
     runs = 1
@@ -107,11 +104,10 @@ def _task(args):
     import warnings
 
     warnings.filterwarnings("ignore")
-    kind, cfg, name, source, question, *rest = args
+    kind, cfg, _, source, question, *rest = args
+    run = _accuracies if kind == "accuracy" else _verdict
     try:
-        if kind == "accuracy":
-            return args, _accuracies(cfg, name, source, question, *rest)
-        return args, _verdict(cfg, name, source, question, *rest)
+        return args, run(cfg, source, question, *rest)
     except Exception as e:  # noqa: BLE001 - a wrong variant may fail to train
         return args, {"error": f"{type(e).__name__}: {e}"}
 
@@ -120,40 +116,30 @@ def _run_all(tasks, jobs, say):
     import multiprocessing as mp
 
     results, start = [], time.time()
-    pool = mp.get_context("fork").Pool(jobs)
-    try:
+    with mp.get_context("fork").Pool(jobs) as pool:     # terminated on leaving
         for i, result in enumerate(pool.imap_unordered(_task, tasks), 1):
             results.append(result)
             if i % 20 == 0 or i == len(tasks):
                 say(f"[{time.time() - start:6.0f}s] {i}/{len(tasks)} runs")
-        pool.close()
-    except BaseException:
-        pool.terminate()
-        raise
-    finally:
-        pool.join()
     return results
 
 
 def _separation_tasks(cfg, lab, data_seeds, init_seeds, checkpoints):
-    tasks = []
-    for name, source in _implementations(lab):
-        for unit in lab.units:
-            if _defines(source, unit.graded_class):
-                tasks += [("accuracy", cfg, name, source, unit.id, d, i, checkpoints)
-                          for d in range(data_seeds) for i in range(init_seeds)]
-    for path in sorted((VARIANTS / "wrong").glob("*.py")):
-        source = path.read_text()
-        for unit in lab.units:
-            if f"class {unit.graded_class}" in source:
-                tasks.append(("accuracy", cfg, f"wrong:{path.stem}", source, unit.id,
-                              cfg.accuracy.data_seed, cfg.accuracy.init_seed, checkpoints))
-    return tasks
+    """Correct implementations over data x initial-weight seeds, wrong variants at
+    the grading seeds."""
+    seeds = [(d, i) for d in range(data_seeds) for i in range(init_seeds)]
+    runs = [(name, source, seeds) for name, source in _implementations()]
+    runs += [(f"wrong:{path.stem}", path.read_text(),
+              [(cfg.accuracy.data_seed, cfg.accuracy.init_seed)])
+             for path in sorted((VARIANTS / "wrong").glob("*.py"))]
+    return [("accuracy", cfg, name, source, unit.id, d, i, checkpoints)
+            for name, source, pairs in runs for unit in lab.units
+            if _defines(source, unit.graded_class) for d, i in pairs]
 
 
 def _false_fail_tasks(cfg, lab, seeds):
     return [("verdict", cfg, name, source, unit.id, k)
-            for name, source in _implementations(lab) for unit in lab.units
+            for name, source in _implementations() for unit in lab.units
             if _defines(source, unit.graded_class) for k in range(seeds)]
 
 
@@ -183,12 +169,10 @@ def _false_fails(results):
         if kind != "verdict" or isinstance(value, dict):
             continue
         first, final, runs = value
-        row = table.setdefault(f"{question} {name}", {"seeds": 0, "first_run_fails": 0,
-                                                     "fails": 0, "reruns": 0})
-        row["seeds"] += 1
-        row["first_run_fails"] += not first
-        row["fails"] += not final
-        row["reruns"] += runs - 1
+        keys = ("seeds", "first_run_fails", "fails", "reruns")
+        row = table.setdefault(f"{question} {name}", dict.fromkeys(keys, 0))
+        for key, count in zip(keys, (1, not first, not final, runs - 1)):
+            row[key] += count
     return dict(sorted(table.items()))
 
 
@@ -205,12 +189,12 @@ def _markdown(command, cfg, checkpoints, summary, wrong, false_fails, elapsed):
             lines.append(f"| {question} | {it} | {s['runs']} | {s['train_min']:.3f} "
                          f"({s['train_mean']:.3f}) | {s['test_min']:.3f} ({s['test_mean']:.3f}) |")
     for it in checkpoints:
-        lo_train = min(per[str(it)]["train_min"] for per in summary.values())
-        lo_test = min(per[str(it)]["test_min"] for per in summary.values())
-        lines.append(f"\nAt {it} iterations: lowest train {lo_train:.3f}, test {lo_test:.3f}; "
+        low = [min(per[str(it)][f"{part}_min"] for per in summary.values())
+               for part in ("train", "test")]
+        rule = [math.floor((x - MARGIN) * 20) / 20 for x in low]
+        lines.append(f"\nAt {it} iterations: lowest train {low[0]:.3f}, test {low[1]:.3f}; "
                      f"thresholds by the rule (min - {MARGIN}, floored to 0.05): train "
-                     f"{math.floor((lo_train - MARGIN) * 20) / 20:.2f}, test "
-                     f"{math.floor((lo_test - MARGIN) * 20) / 20:.2f}.")
+                     f"{rule[0]:.2f}, test {rule[1]:.2f}.")
     lines += ["", "Wrong variants at the grading seeds: train / test accuracy.", "",
               "| variant | question | " + " | ".join(map(str, checkpoints)) + " |",
               "|---|---|" + "---|" * len(checkpoints)]

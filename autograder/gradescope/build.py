@@ -38,37 +38,26 @@ PACKAGE_SUFFIXES = {".py", ".json", ".toml"}   # code, calibration data (time li
 def package_files(packages, repo=REPO):
     """Relative paths of the code and data files of ``packages`` (``*.py``, the
     calibration's ``*.json``, the config) and grade.py."""
-    files = []
+    files = {"grade.py"}
     for pkg in packages:
-        for p in sorted((repo / pkg).rglob("*")):
+        for p in (repo / pkg).rglob("*"):
             rel = p.relative_to(repo)
-            if p.suffix not in PACKAGE_SUFFIXES or not p.is_file():
-                continue
-            if "__pycache__" in rel.parts or any(part.startswith(".") for part in rel.parts):
-                continue
-            files.append(rel.as_posix())
-    files.append("grade.py")
-    return sorted(set(files))
+            if p.suffix in PACKAGE_SUFFIXES and p.is_file() and not any(
+                    part == "__pycache__" or part.startswith(".") for part in rel.parts):
+                files.add(rel.as_posix())
+    return sorted(files)
 
 
 def _git_commit(repo, packages):
+    def git(*args):
+        return subprocess.run(["git", "-C", str(repo), *args], text=True, capture_output=True,
+                              timeout=10).stdout.strip()
+
     try:
-        commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], text=True,
-                                capture_output=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--",
-                                *packages, "grade.py"], text=True, capture_output=True,
-                               timeout=10).stdout.strip()
-        return commit or None, bool(dirty)
+        commit = git("rev-parse", "HEAD")
+        return commit or None, bool(git("status", "--porcelain", "--", *packages, "grade.py"))
     except (OSError, subprocess.SubprocessError):
         return None, None
-
-
-def _add(z, name, data, mode=0o644):
-    info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.external_attr = (0o100000 | mode) << 16
-    info.create_system = 3   # unix, so that the modes are honoured by unzip
-    z.writestr(info, data)
 
 
 def build(out, config=None, repo=REPO):
@@ -79,11 +68,9 @@ def build(out, config=None, repo=REPO):
     lab = load_lab(load_config(config))   # refuse a broken config or lab now, not per submission
     packages = sorted({ENGINE, *lab.local_packages()})
     out = Path(out)
-    contents = {}
-    for name, mode in TOP_LEVEL.items():
-        contents[name] = ((TEMPLATES / name).read_bytes(), mode)
-    for rel in package_files(packages, repo):
-        contents[rel] = ((repo / rel).read_bytes(), 0o644)
+    contents = {name: ((TEMPLATES / name).read_bytes(), mode) for name, mode in TOP_LEVEL.items()}
+    contents.update({rel: ((repo / rel).read_bytes(), 0o644)
+                     for rel in package_files(packages, repo)})
     if config is not None:
         contents["autograder/grading.toml"] = (Path(config).read_bytes(), 0o644)
     commit, dirty = _git_commit(repo, packages)
@@ -97,7 +84,11 @@ def build(out, config=None, repo=REPO):
     with zipfile.ZipFile(tmp, "w") as z:
         for name in sorted(contents):
             data, mode = contents[name]
-            _add(z, name, data, mode)
+            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = (0o100000 | mode) << 16
+            info.create_system = 3   # unix, so that the modes are honoured by unzip
+            z.writestr(info, data)
     tmp.replace(out)
     return sorted(contents)
 

@@ -21,10 +21,6 @@ EXAMPLES = ROOT / "examples" / "submissions"
 EXPECTED = Path(__file__).with_name("expected.json")
 
 
-def _verdicts(result):
-    return {t.name: t.passed for t in result.tests}
-
-
 def main(device=None, config=None, record=False, quiet=False):
     """Grade the examples on ``device``; compare with (or, with ``record``,
     write) the expected verdicts."""
@@ -35,7 +31,7 @@ def main(device=None, config=None, record=False, quiet=False):
     cfg = load_config(config)
     expected = {} if record else json.loads(EXPECTED.read_text(encoding="utf-8"))
     subs, _ = discover(EXAMPLES, expected=cfg.lab.notebook)
-    got, mismatches, rows, unrecorded = {}, [], [], set()
+    got, mismatches, unrecorded = {}, [], set()
     with open_sandbox(cfg, device=device) as sandbox, \
             tempfile.TemporaryDirectory(prefix="nndl-selftest-") as tmp:
         print(f"selftest on {sandbox.device} (paddle {sandbox.info.get('paddle')}), "
@@ -51,25 +47,23 @@ def main(device=None, config=None, record=False, quiet=False):
             start = time.monotonic()
             result = grade_notebook(path, cfg, sandbox=sandbox)
             elapsed = time.monotonic() - start
-            got[sub.sid] = _verdicts(result)
-            recorded = expected.get(sub.sid, {})
-            wrong = [name for name, passed in got[sub.sid].items()
-                     if not record and name in recorded and recorded[name] != passed]
-            missing = set(recorded) - set(got[sub.sid])
-            new = [] if record else sorted(set(got[sub.sid]) - set(recorded))
+            verdicts = got[sub.sid] = {t.name: t.passed for t in result.tests}
+            recorded = expected.get(sub.sid, {})        # {} when recording
+            wrong = [name for name, passed in verdicts.items()
+                     if recorded.get(name, passed) != passed]
+            missing = set(recorded) - set(verdicts)
+            new = [] if record else sorted(set(verdicts) - set(recorded))
             unrecorded.update(new)
             mismatches += [f"{sub.sid}: {name}" for name in wrong + sorted(missing)]
             state = "MISMATCH" if wrong or missing else "NOT RECORDED" if new else "ok"
-            rows.append(f"  {sub.sid:<10} {result.score:>5g} / {result.max_score:g}  "
-                        f"{elapsed:5.1f} s  {state}")
             if not quiet:
-                print(rows[-1], flush=True)
+                print(f"  {sub.sid:<10} {result.score:>5g} / {result.max_score:g}  "
+                      f"{elapsed:5.1f} s  {state}", flush=True)
     if record:
         EXPECTED.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         print(f"recorded the verdicts of {len(got)} notebooks in {EXPECTED}")
         return 0
-    for sid in sorted(set(expected) - set(got)):
-        mismatches.append(f"{sid}: not graded")
+    mismatches += [f"{sid}: not graded" for sid in sorted(set(expected) - set(got))]
     if mismatches:
         print("selftest FAILED, verdicts differ from the expected ones:\n  "
               + "\n  ".join(mismatches), file=sys.stderr)
