@@ -152,10 +152,16 @@ COMMANDS = {"grade": "autograder.grade", "batch": "autograder.batch",
 
 
 def _shorthand(argv):
-    """``NOTEBOOK ...`` -> ``grade NOTEBOOK ...``; ``DIR ...`` -> ``batch DIR ...``."""
-    if not argv or argv[0].startswith("-") or argv[0] in COMMANDS:
+    """``NOTEBOOK ...`` -> ``grade NOTEBOOK ...``; ``DIR ...`` -> ``batch DIR ...``; with
+    options first (``-q NOTEBOOK``), the first ``.ipynb`` or folder named decides."""
+    if not argv or argv[0] in COMMANDS:
         return argv
-    return (["batch"] if Path(argv[0]).is_dir() else ["grade"]) + argv
+    if not argv[0].startswith("-"):
+        return (["batch"] if Path(argv[0]).is_dir() else ["grade"]) + argv
+    for arg in argv:
+        if arg.endswith(".ipynb") or Path(arg).is_dir():
+            return (["batch"] if Path(arg).is_dir() else ["grade"]) + argv
+    return argv
 
 
 def main(argv=None):

@@ -26,6 +26,8 @@ def test_help_lists_every_subcommand():
 @pytest.mark.parametrize("args, message", [
     (["missing.ipynb"], "does not exist"),
     (["grade", "missing.ipynb"], "does not exist"),
+    (["-q", "missing.ipynb"], "does not exist"),           # shorthands with options first
+    (["--jobs", "0", "examples/submissions", "--out", "o"], "not positive"),
     (["grade", "."], "is a folder"),
     (["batch", "missing_dir", "--out", "o"], "does not exist"),
     (["batch", "README.md", "--out", "o"], "is not a folder"),
