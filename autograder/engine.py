@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import time
 import traceback
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -41,13 +41,9 @@ class GraderError(Exception):
 def test_specs(cfg, lab):
     """What the results say of each check of ``lab`` before it runs."""
     run = cfg.run
-    specs = []
-    for check in lab.checks():
-        hidden = lab.is_hidden(check)
-        specs.append(TestSpec(check.name, check.question, check.title,
-                              cfg.checks[check.name].points, hidden,
-                              run.hidden_visibility if hidden else run.public_visibility))
-    return specs
+    return [TestSpec(c.name, c.question, c.title, cfg.checks[c.name].points, lab.is_hidden(c),
+                     run.hidden_visibility if lab.is_hidden(c) else run.public_visibility)
+            for c in lab.checks()]
 
 
 def resolve_device(requested, info):
@@ -62,16 +58,11 @@ def resolve_device(requested, info):
 
 def _fate(report, statement_limit):
     """What a worker that died during a statement did, as a sentence's verb."""
-    outcome = report.get("outcome")
-    if outcome == "statement_timeout":
-        return f"did not finish within {statement_limit:g} s"
-    if outcome == "timeout":
-        return "did not finish within the question's time limit"
-    if outcome == "signal":
-        return "crashed the program"
-    if outcome == "disk_limit":
-        return "wrote more to disk than a question may"
-    return "ended the program"
+    return {"statement_timeout": f"did not finish within {statement_limit:g} s",
+            "timeout": "did not finish within the question's time limit",
+            "signal": "crashed the program",
+            "disk_limit": "wrote more to disk than a question may"}.get(
+        report.get("outcome"), "ended the program")
 
 
 def _died_in(report, indices):
@@ -190,8 +181,8 @@ class Grading:
             left = self.time_left()
             if left < MIN_ATTEMPT_TIME:
                 return attempt > 0
-            limits = run.limits
-            limits = Limits(min(limits.cpu, left), min(limits.wall, left), limits.statement)
+            limits = Limits(min(run.limits.cpu, left), min(run.limits.wall, left),
+                            run.limits.statement)
             statements = [st.to_json() for st in run.slice.statements
                           if st.index not in run.skipped]
             started = time.monotonic()
@@ -278,11 +269,10 @@ class Grading:
             return error
         name = match.group(1)
         binders = self.program.binders(name)
-        in_slice = [st for st in run.slice.statements if name in st.binds]
-        failed = [(st, run.failed_statement(st.index)) for st in in_slice]
-        failed = [(st, why) for st, why in failed if why]
+        failed = [st for st in run.slice.statements
+                  if name in st.binds and run.failed_statement(st.index)]
         if failed:
-            st, why = failed[-1]
+            st, why = failed[-1], run.failed_statement(failed[-1].index)
             note = (f"`{name}` would have been made by {st.describe()}, which {why}. A graded "
                     "class should use only its inputs, imports, helper functions and constants, "
                     "not what the notebook's experiments make")
@@ -349,9 +339,7 @@ def grade_notebook(path, config=None, *, device=None, workdir=None, sandbox_fact
     grading = Grading(path, cfg, lab, progress)
     if not grading.read():
         return grading.finish()
-    if sandbox is not None:
-        grading.grade(sandbox)
-        return grading.finish()
-    with open_sandbox(cfg, lab, device=device, workdir=workdir, factory=sandbox_factory) as box:
+    with nullcontext(sandbox) if sandbox is not None else \
+            open_sandbox(cfg, lab, device=device, workdir=workdir, factory=sandbox_factory) as box:
         grading.grade(box)
     return grading.finish()

@@ -40,9 +40,10 @@ import shutil
 import stat
 import subprocess
 import tempfile
+from contextlib import suppress
 from pathlib import Path
 
-from ..sandbox.processes import become_subreaper, kill_descendants
+from ..sandbox.processes import become_subreaper, in_throwaway_fork, kill_descendants
 from ..sandbox.runner import ProbeResult, Sandbox
 from ..sandbox.seccomp import PR_SET_NO_NEW_PRIVS, install_program, seccomp_program
 
@@ -77,31 +78,23 @@ def _unshare_net(libc):
 def probe_kernel(prog):
     """What this kernel lets the grader use: ``{"netns": bool, "seccomp": bool}``.
     Tried in a throwaway forked process."""
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child
-        code = 0
-        try:
-            libc = _libc()
-            try:
-                _unshare_net(libc)
-                code |= 1
-            except OSError:
-                pass
-            try:
-                if prog is not None and libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0:
-                    install_program(libc, prog)
-                    import socket
+    def probe():
+        code, libc = 0, _libc()
+        with suppress(OSError):
+            _unshare_net(libc)
+            code |= 1
+        with suppress(OSError):
+            if prog is not None and libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0:
+                install_program(libc, prog)
+                import socket
 
-                    try:
-                        socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()
-                    except PermissionError:
-                        code |= 2
-            except OSError:
-                pass
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 0
+                try:
+                    socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()
+                except PermissionError:
+                    code |= 2
+        return code
+
+    code = in_throwaway_fork(probe)
     return {"netns": bool(code & 1), "seccomp": bool(code & 2)}
 
 
@@ -200,8 +193,7 @@ class Isolation:
         self.kernel = {"netns": False, "seccomp": False}
         self.prog = None
         if not self.active:
-            self.uid = self.gid = None
-            self.user = None
+            self.uid = self.gid = self.user = None
             return
         self.uid, self.gid, self.user = resolve_user(user or os.environ.get("NNDL_SANDBOX_USER"))
         self.prog = seccomp_program()
@@ -272,11 +264,8 @@ class Isolation:
     def preexec(self):
         """Runs in the sandbox child between fork and exec (as root)."""
         libc = _libc()
-        try:
-            with open("/proc/self/oom_score_adj", "w") as f:
-                f.write("1000")
-        except OSError:
-            pass
+        with suppress(OSError), open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")
         import resource
 
         resource.setrlimit(resource.RLIMIT_NPROC, (NPROC_LIMIT, NPROC_LIMIT))
@@ -297,10 +286,7 @@ class Isolation:
         return IsolatedSandbox(workdir, spec, isolation=self, **kwargs)
 
     def secure_workdir(self, workdir):
-        os.chown(workdir, 0, 0)
-        os.chmod(workdir, 0o711)
-        for sub in ("io", "scratch"):
-            d = Path(workdir) / sub
+        for d in (Path(workdir), Path(workdir, "io"), Path(workdir, "scratch")):
             d.mkdir(mode=0o711, exist_ok=True)
             os.chown(d, 0, 0)
             os.chmod(d, 0o711)
@@ -333,12 +319,11 @@ class Isolation:
             kill_descendants(self.uid, keep=set(keep), never_reap=self.zygotes)
 
     def close(self):
-        if self.active:
-            kill_descendants(self.uid, never_reap=self.zygotes)
-            if self.base is not None:
-                shutil.rmtree(self.base, ignore_errors=True)
-                LIVE_BASES.discard(self.base)
-                self.base = None
+        self.kill_leftovers()
+        if self.base is not None:      # (made only when active)
+            shutil.rmtree(self.base, ignore_errors=True)
+            LIVE_BASES.discard(self.base)
+            self.base = None
 
     def __enter__(self):
         return self
@@ -358,9 +343,7 @@ class IsolatedSandbox(Sandbox):
         isolation.secure_workdir(self.workdir)
 
     def _live_zygote(self):
-        if self.proc is not None and self.proc.poll() is None:
-            return {self.proc.pid}
-        return set()
+        return {self.proc.pid} if self.proc is not None and self.proc.poll() is None else set()
 
     def start(self):
         self.iso.kill_leftovers()

@@ -35,6 +35,7 @@ import tempfile
 import time
 import traceback
 import zipfile
+from contextlib import suppress
 from pathlib import Path, PurePosixPath
 
 DEFAULT_DEADLINE = 540          # seconds; Gradescope's default timeout is 600
@@ -93,17 +94,16 @@ def find_notebook(submission_dir, expected, extract_dir=None):
     if chosen_name is None:
         return None, (f"Several notebooks were submitted ({names}) and it is not clear which "
                       f"to grade: submit only {expected}.")
-    chosen = next(f for f in found if f[0] == chosen_name)
+    _, path, member = next(f for f in found if f[0] == chosen_name)
     note = (f"Several notebooks were submitted ({names}); only {chosen_name} was graded."
             if len(found) > 1 else None)
-    _, path, member = chosen
     if member is not None:
         if extract_dir is None:
             extract_dir = tempfile.mkdtemp(prefix="nndl-submission-")
         try:
             path = _extract_member(path, member, extract_dir)
         except (zipfile.BadZipFile, OSError, ValueError, RuntimeError, NotImplementedError) as e:
-            return None, f"The notebook {chosen[0]} could not be read from the zip ({e})."
+            return None, f"The notebook {chosen_name} could not be read from the zip ({e})."
     return path, note
 
 
@@ -200,15 +200,13 @@ def main(argv=None):
         if state["finishing"]:
             return
         state["finishing"] = True
-        try:
+        with suppress(Exception):
             from .isolation import LIVE_BASES, kill_descendants
 
             kill_descendants()        # the sandbox, whatever its user
             for folder in list(LIVE_BASES) + [state.get("cleanup")]:
                 if folder:
                     shutil.rmtree(folder, ignore_errors=True)
-        except Exception:  # noqa: BLE001
-            pass
         try:
             result = _failed(submission, state["cfg"],
                              f"watchdog: grading did not finish within {args.deadline:g} s")

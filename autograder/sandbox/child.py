@@ -36,6 +36,7 @@ report's ``mark`` says which statement was running. The zygote is a child
 subreaper and kills whatever a worker left running.
 """
 
+import importlib
 import json
 import os
 import resource
@@ -43,6 +44,7 @@ import signal
 import sys
 import time
 import traceback
+from contextlib import suppress
 
 from autograder.sandbox import jail, seccomp
 from autograder.sandbox.landlock import restrict
@@ -93,13 +95,11 @@ def _get_ipython():
 
 
 def _limit(kind, value):
-    try:
+    with suppress(ValueError, OSError):
         soft, hard = resource.getrlimit(kind)
         if hard != resource.RLIM_INFINITY:
             value = min(value, hard)
         resource.setrlimit(kind, (value, hard))
-    except (ValueError, OSError):
-        pass
 
 
 def _mark(fd, text):
@@ -127,10 +127,8 @@ def _hide_grader(modules):
             parent, _, child = name.rpartition(".")
             if parent in sys.modules and getattr(sys.modules[parent], child, None) is \
                     sys.modules[name]:
-                try:
+                with suppress(AttributeError):
                     delattr(sys.modules[parent], child)
-                except AttributeError:
-                    pass
             del sys.modules[name]
 
 
@@ -169,8 +167,6 @@ def _confine(request, spec, task_group, kernel):
 
 def _resolve(name, modules):
     """The object ``"module:attr"``, from one of the allowed ``modules`` only."""
-    import importlib
-
     module, _, attr = name.partition(":")
     if module not in modules:
         raise ValueError(f"{name} is not in an allowed module")
@@ -258,9 +254,7 @@ def _worker(request, spec, progress_fd, task_group, kernel):
         _limit(resource.RLIMIT_CORE, 0)
         _limit(resource.RLIMIT_NOFILE, OPEN_FILES)
         _redirect_output(request["log"])
-        scratch = request["scratch"]
-        os.environ["TMPDIR"] = os.path.join(scratch, "tmp")
-        os.environ["MPLCONFIGDIR"] = os.path.join(scratch, "tmp")
+        os.environ["TMPDIR"] = os.environ["MPLCONFIGDIR"] = os.path.join(request["scratch"], "tmp")
 
         import paddle
 
@@ -301,10 +295,8 @@ def _worker(request, spec, progress_fd, task_group, kernel):
         _mark(progress_fd, "d")
     except BaseException:  # noqa: BLE001
         code = 3
-        try:
+        with suppress(Exception):
             sys.__stderr__.write(traceback.format_exc())
-        except Exception:  # noqa: BLE001
-            pass
     finally:
         os._exit(code)
 
@@ -318,10 +310,8 @@ def _read_mark(fd):
 
 def _kill(pid):
     for target in (-pid, pid):
-        try:
+        with suppress(OSError):
             os.kill(target, signal.SIGKILL)
-        except OSError:
-            pass
 
 
 def _over_disk(scratch):
@@ -343,17 +333,9 @@ def _wait(pid, request, progress_fd, watch_disk):
         current = _read_mark(progress_fd)
         if current != mark:
             mark, since = current, now
-        if done:
-            kill_descendants()    # whatever the worker left running (we are a subreaper)
-            report = {"code": None, "elapsed": now - start, "mark": mark,
-                      "cpu": usage.ru_utime + usage.ru_stime}
-            if os.WIFSIGNALED(status):
-                sig = os.WTERMSIG(status)
-                report.update(outcome="timeout" if sig == signal.SIGXCPU else "signal", code=sig)
-            else:
-                report.update(outcome="exited", code=os.WEXITSTATUS(status))
-            return report
         outcome = None
+        if done:
+            break
         if now - start > wall:
             outcome = "timeout"
         elif mark.startswith("s ") and now - since > statement_limit:
@@ -363,11 +345,19 @@ def _wait(pid, request, progress_fd, watch_disk):
             outcome = "disk_limit" if _over_disk(request["scratch"]) else None
         if outcome:
             _kill(pid)
-            _, _, usage = os.wait4(pid, 0)
-            kill_descendants()
-            return {"outcome": outcome, "code": -9, "elapsed": time.monotonic() - start,
-                    "mark": mark, "cpu": usage.ru_utime + usage.ru_stime}
+            _, status, usage = os.wait4(pid, 0)
+            break
         time.sleep(POLL)
+    report = {"outcome": outcome, "code": -9, "elapsed": time.monotonic() - start, "mark": mark,
+              "cpu": usage.ru_utime + usage.ru_stime}
+    kill_descendants()    # whatever the worker left running (we are a subreaper)
+    if outcome is None:   # the worker ended by itself
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            report.update(outcome="timeout" if sig == signal.SIGXCPU else "signal", code=sig)
+        else:
+            report.update(outcome="exited", code=os.WEXITSTATUS(status))
+    return report
 
 
 def _bench(rounds=4, steps=60):
@@ -415,8 +405,6 @@ def main():
     spec = json.loads(sys.argv[2])      # argv[1]: the sandbox's folder (its cwd), for ps
     out = sys.stdout
     sys.stdout = sys.stderr    # stray prints from imports must not reach the protocol
-    import importlib
-
     imports = {}            # (matplotlib, if a notebook needs it, finds MPLBACKEND=Agg)
     for module in spec["preload"] + spec["probe_modules"]:   # never a reference module
         start = time.monotonic()

@@ -26,6 +26,10 @@ import ctypes
 import os
 import resource
 import time
+from contextlib import suppress
+from pathlib import Path
+
+from .processes import in_throwaway_fork
 
 TASK_LIMIT = 64                    # processes + threads of a worker
 SCRATCH_BYTES = 16 * 2**20         # the scratch tmpfs
@@ -71,12 +75,9 @@ def _new_namespaces():
         return "mount namespace"
     _libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)        # /proc/self/*_map writable by us
     _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare(user, mount)")
-    with open("/proc/self/setgroups", "w") as f:
-        f.write("deny")
-    with open("/proc/self/uid_map", "w") as f:
-        f.write(f"{uid} {uid} 1")
-    with open("/proc/self/gid_map", "w") as f:
-        f.write(f"{gid} {gid} 1")
+    Path("/proc/self/setgroups").write_text("deny")
+    Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
+    Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
     resource.setrlimit(resource.RLIMIT_NPROC, (TASK_LIMIT, TASK_LIMIT))
     return f"user namespace with at most {TASK_LIMIT} tasks"
 
@@ -190,7 +191,8 @@ class TaskGroup:
                 return
             except OSError:
                 for pid in _read_pids(os.path.join(path, "cgroup.procs")):
-                    _try(os.kill, pid, 9)
+                    with suppress(OSError):
+                        os.kill(pid, 9)
                 time.sleep(0.01)
 
 
@@ -220,13 +222,6 @@ def scratch_usage(scratch, max_files=SCRATCH_FILES + 1):
     return size, files
 
 
-def _try(fn, *args):
-    try:
-        return fn(*args)
-    except OSError:
-        return None
-
-
 def features():
     """What this kernel and this user allow a worker, tried in a throwaway fork:
     ``{"namespaces": bool, "pids": cgroup base or None}``."""
@@ -236,26 +231,16 @@ def features():
         scratch = tempfile.mkdtemp(prefix="probe-", dir=os.getcwd())
     except OSError:                         # (not writable: the Gradescope user)
         scratch = tempfile.mkdtemp(prefix="nndl-probe-")
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child
-        ok = b"0"
-        try:
-            _new_namespaces()
-            _private_mounts(scratch)
-            ok = b"1"
-        except BaseException:  # noqa: BLE001
-            pass
-        finally:
-            os.write(write, ok)
-            os._exit(0)
-    os.close(write)
-    answer = os.read(read, 1)
-    os.close(read)
-    os.waitpid(pid, 0)
-    _try(os.rmdir, scratch)
-    return {"namespaces": answer == b"1",
-            "pids": _pids_hierarchy() if os.getuid() == 0 else None}
+
+    def probe():
+        _new_namespaces()
+        _private_mounts(scratch)
+        return 1
+
+    namespaces = in_throwaway_fork(probe) == 1
+    with suppress(OSError):
+        os.rmdir(scratch)
+    return {"namespaces": namespaces, "pids": _pids_hierarchy() if os.getuid() == 0 else None}
 
 
 # -- the worker's side -----------------------------------------------------------------

@@ -40,16 +40,6 @@ class _PathBeneath(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
-def _fs_rights(abi):
-    rights = (WRITE_FILE | REMOVE_DIR | REMOVE_FILE | MAKE_CHAR | MAKE_DIR | MAKE_REG
-              | MAKE_SOCK | MAKE_FIFO | MAKE_BLOCK | MAKE_SYM)
-    if abi >= 2:
-        rights |= REFER
-    if abi >= 3:
-        rights |= TRUNCATE
-    return rights
-
-
 def restrict(writable, readable=None, devices="/dev"):
     """Allow writes only beneath the folders ``writable`` (and to files under
     ``devices``, for /dev/null); with ``readable``, allow reads only beneath
@@ -62,7 +52,9 @@ def restrict(writable, readable=None, devices="/dev"):
     abi = libc.syscall(create, None, ctypes.c_size_t(0), ctypes.c_uint32(CREATE_RULESET_VERSION))
     if abi < 1:
         return "landlock: not available in this kernel"
-    write = _fs_rights(abi)
+    write = (WRITE_FILE | REMOVE_DIR | REMOVE_FILE | MAKE_CHAR | MAKE_DIR | MAKE_REG | MAKE_SOCK
+             | MAKE_FIFO | MAKE_BLOCK | MAKE_SYM | (REFER if abi >= 2 else 0)
+             | (TRUNCATE if abi >= 3 else 0))
     read = READ if readable is not None else 0
     attr = _RulesetAttr(write | read, NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 else 0,
                         SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if abi >= 6 else 0)

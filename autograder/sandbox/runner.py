@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,10 +61,8 @@ def child_env(extra_path=None):
         "MPLBACKEND": "Agg",
         "OMP_NUM_THREADS": "1",
     }
-    for key in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-        if key in os.environ:
-            env[key] = os.environ[key]
-    return env
+    passed = ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+    return env | {key: os.environ[key] for key in passed if key in os.environ}
 
 
 def load_outputs(path):
@@ -154,19 +153,13 @@ class Sandbox:
     def stop(self):
         if self.proc is None:
             return
-        try:
+        with suppress(OSError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        try:
+        with suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
         for stream in (self.proc.stdin, self.proc.stdout):
-            try:
+            with suppress(OSError):
                 stream.close()
-            except OSError:
-                pass
         self.proc = None
 
     def __enter__(self):
@@ -236,9 +229,6 @@ class Sandbox:
         then ``checks`` -- a list of ``(name, probe_name, inputs)`` -- in a fresh
         worker with the reference classes ``references`` ({slot: "module:Class"}).
         Returns ``(report, {name: ProbeResult}, SliceReport)``."""
-        if self.proc is None or self.proc.poll() is not None:
-            self.stop()
-            self.start()
         io_dir, scratch = self.prepare(question)
         request = {"question": question, "cpu_limit": limits.cpu, "wall_limit": limits.wall,
                    "statement_limit": limits.statement, "device": self.device,

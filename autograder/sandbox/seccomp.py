@@ -55,12 +55,8 @@ def _assemble(program):
             labels[item] = len(code)
         else:
             code.append(item)
-    out = []
-    for i, (op, jt, jf, k) in enumerate(code):
-        jt = labels[jt] - i - 1 if isinstance(jt, str) else jt
-        jf = labels[jf] - i - 1 if isinstance(jf, str) else jf
-        out.append((op, jt, jf, k))
-    return out
+    return [(op, *(labels[j] - i - 1 if isinstance(j, str) else j for j in (jt, jf)), k)
+            for i, (op, jt, jf, k) in enumerate(code)]
 
 
 def seccomp_program(machine=None, no_processes=False):
