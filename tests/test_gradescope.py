@@ -9,8 +9,6 @@ requirements.txt and reused across sessions); it is also the interpreter of
 every run_autograder run here, as the system python3 is on Gradescope.
 """
 
-import fcntl
-import hashlib
 import json
 import os
 import re
@@ -19,19 +17,15 @@ import socket
 import stat
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import zipfile
 from pathlib import Path
 
-import jsonschema
 import pytest
 
 from conftest import (BOOK, IS_ROOT, ROOT, TEMPLATES, VARIANTS, class_sources, notebook_from,
-                      run_gradescope, unpack, write_notebook)
-
-from autograder.results import SCHEMA
+                      run_gradescope, write_notebook)
 
 QUESTIONS = ("q1_relu", "q2_dropout", "q3_l2", "q4_weight_decay")
 NOTEBOOK = "regularization.ipynb"

@@ -4,6 +4,7 @@ disk writer stops at the scratch cap and leaves nothing, an infinite loop is
 stopped within the question's new time limit, and none of them changes
 another question's score."""
 
+import ast
 import json
 import os
 import shutil
@@ -23,7 +24,7 @@ TASK_LIMIT = 64
 
 def jail_notebook(tag):
     escape = f"/tmp/nndl-escape-{tag}"
-    relu = BOOKS["ReLU"].replace("        self.inputs = inputs\n", f"""        self.inputs = inputs
+    relu = BOOKS["ReLU"].replace("        self.inputs = inputs\n", """        self.inputs = inputs
         if not getattr(ReLU, "stormed", False):      # once: a bounded fork storm
             ReLU.stormed = True
             import os, threading, time
@@ -43,7 +44,16 @@ def jail_notebook(tag):
                     threads += 1
             except RuntimeError:
                 pass
-            print(f"STORM made={{made}} failed={{failed}} threads={{threads}}", flush=True)
+            print(f"STORM made={made} failed={failed} threads={threads}", flush=True)
+            import resource                 # and try to lift the worker's resource limits
+            for name in ("RLIMIT_AS", "RLIMIT_NOFILE", "RLIMIT_CORE", "RLIMIT_CPU"):
+                kind = getattr(resource, name)
+                for wanted in [(resource.getrlimit(kind)[1],) * 2, (resource.RLIM_INFINITY,) * 2]:
+                    try:
+                        resource.setrlimit(kind, wanted)
+                    except (ValueError, OSError):
+                        pass
+                print(f"LIMIT {name} {resource.getrlimit(kind)}", flush=True)
 """)
     dropout = BOOKS["Dropout"].replace("        self.mask = mask\n", f"""        self.mask = mask
         if not getattr(Dropout, "wrote", False):     # once: fill the disk
@@ -88,6 +98,11 @@ def check_jail(root, run, tmp_path):
     made = int(storm.split("made=")[1].split()[0])
     threads = int(storm.split("threads=")[1])
     assert made + threads + 1 <= TASK_LIMIT, storm          # the worker itself counts
+    limits = dict(line.split(" ", 2)[1:] for line in logs["q1_relu"].splitlines()
+                  if line.startswith("LIMIT "))
+    assert set(limits) == {"RLIMIT_AS", "RLIMIT_NOFILE", "RLIMIT_CORE", "RLIMIT_CPU"}, limits
+    for name, (soft, hard) in ((k, ast.literal_eval(v)) for k, v in limits.items()):
+        assert 0 <= soft <= hard and hard - soft <= 1 and hard < 2**40, (name, soft, hard)
     disk = [line for line in logs["q2_dropout"].splitlines() if line.startswith("DISK")][0]
     assert int(disk.split("written=")[1].split()[0]) <= 16, disk
     assert not os.path.exists(escape)

@@ -4,7 +4,6 @@ what students receive holds no working graded method and no hidden check."""
 import ast
 import filecmp
 import shutil
-import sys
 
 import nbformat
 import pytest

@@ -94,12 +94,14 @@ def _get_ipython():
                        "grader")
 
 
-def _limit(kind, value):
+def _limit(kind, value, slack=0):
+    """Set the soft limit to ``value`` and the hard one to ``value + slack``, so
+    student code cannot raise either back (capabilities are dropped later)."""
     with suppress(ValueError, OSError):
-        soft, hard = resource.getrlimit(kind)
+        hard = resource.getrlimit(kind)[1]
         if hard != resource.RLIM_INFINITY:
-            value = min(value, hard)
-        resource.setrlimit(kind, (value, hard))
+            value, slack = min(value, hard), max(0, min(slack, hard - value))
+        resource.setrlimit(kind, (value, value + slack))
 
 
 def _mark(fd, text):
@@ -248,7 +250,8 @@ def _worker(request, spec, progress_fd, task_group, kernel):
     try:
         os.setpgid(0, 0)
         die_with_parent()                 # the worker dies with the zygote
-        _limit(resource.RLIMIT_CPU, int(request["cpu_limit"]) + 1)
+        # SIGXCPU at the soft limit reports "timeout"; SIGKILL a second later if caught
+        _limit(resource.RLIMIT_CPU, int(request["cpu_limit"]) + 1, slack=1)
         if request.get("memory_bytes"):
             _limit(resource.RLIMIT_AS, int(request["memory_bytes"]))
         _limit(resource.RLIMIT_CORE, 0)
@@ -354,7 +357,8 @@ def _wait(pid, request, progress_fd, watch_disk):
     if outcome is None:   # the worker ended by itself
         if os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
-            report.update(outcome="timeout" if sig == signal.SIGXCPU else "signal", code=sig)
+            out_of_cpu = sig == signal.SIGXCPU or report["cpu"] > float(request["cpu_limit"])
+            report.update(outcome="timeout" if out_of_cpu else "signal", code=sig)
         else:
             report.update(outcome="exited", code=os.WEXITSTATUS(status))
     return report
