@@ -269,10 +269,10 @@ class Grading:
             return error
         name = match.group(1)
         binders = self.program.binders(name)
-        failed = [st for st in run.slice.statements
-                  if name in st.binds and run.failed_statement(st.index)]
+        failed = [(st, why) for st in run.slice.statements
+                  if name in st.binds and (why := run.failed_statement(st.index))]
         if failed:
-            st, why = failed[-1], run.failed_statement(failed[-1].index)
+            st, why = failed[-1]
             note = (f"`{name}` would have been made by {st.describe()}, which {why}. A graded "
                     "class should use only its inputs, imports, helper functions and constants, "
                     "not what the notebook's experiments make")
@@ -339,7 +339,8 @@ def grade_notebook(path, config=None, *, device=None, workdir=None, sandbox_fact
     grading = Grading(path, cfg, lab, progress)
     if not grading.read():
         return grading.finish()
-    with nullcontext(sandbox) if sandbox is not None else \
-            open_sandbox(cfg, lab, device=device, workdir=workdir, factory=sandbox_factory) as box:
+    sandbox_in_use = nullcontext(sandbox) if sandbox is not None else \
+        open_sandbox(cfg, lab, device=device, workdir=workdir, factory=sandbox_factory)
+    with sandbox_in_use as box:
         grading.grade(box)
     return grading.finish()

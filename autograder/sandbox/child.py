@@ -357,7 +357,8 @@ def _wait(pid, request, progress_fd, watch_disk):
     if outcome is None:   # the worker ended by itself
         if os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
-            out_of_cpu = sig == signal.SIGXCPU or report["cpu"] > float(request["cpu_limit"])
+            out_of_cpu = sig == signal.SIGXCPU or (   # or the hard limit's SIGKILL
+                sig == signal.SIGKILL and report["cpu"] > float(request["cpu_limit"]))
             report.update(outcome="timeout" if out_of_cpu else "signal", code=sig)
         else:
             report.update(outcome="exited", code=os.WEXITSTATUS(status))
