@@ -129,7 +129,9 @@ def mixed(tmp_path_factory, short_config):
     make_zip(subs / "mallory.zip", {"../../../escaped.ipynb": nb_bytes({}, tmp)})
     (subs / "mia.ipynb").write_bytes(nb_bytes({"ReLU": RELU_READS_LOUD, "Loud": XSS_CLASS}, tmp))
     (subs / "notes.txt").write_text("not a submission")
-    proc = run_batch(subs, out, short_config, "--jobs", "2", "--scale", "10")
+    (tmp / "tmp").mkdir()                            # the batch's temporary folder
+    proc = run_batch(subs, out, short_config, "--jobs", "2", "--scale", "10",
+                     env={**os.environ, "TMPDIR": str(tmp / "tmp")})
     return subs, out, proc, short_config
 
 
@@ -152,6 +154,13 @@ def test_mixed_class_gives_the_expected_gradebook(mixed):
     assert "skipped notes.txt" in proc.stderr
     assert not (subs.parent / "escaped.ipynb").exists()
     assert not (subs.parent.parent / "escaped.ipynb").exists()
+
+
+def test_the_batch_leaves_no_temporary_folder_behind(mixed):
+    """The workers' warm sandboxes (killed at the end) kept their work folders."""
+    subs, _, proc, _ = mixed
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert sorted(p.name for p in (subs.parent / "tmp").iterdir()) == []
 
 
 def test_each_graded_student_gets_results_and_feedback(mixed):
@@ -409,6 +418,7 @@ def test_ctrl_c_stops_cleanly_keeping_finished_results(tmp_path, patient_config,
         stderr = proc.stderr.read().decode()
         assert "interrupted" in stderr and "Traceback" not in stderr, stderr[-3000:]
         assert_no_stray_processes(marker, sandbox_tmp, grace=5)
+        assert sorted(p.name for p in sandbox_tmp.iterdir()) == []     # nothing left in /tmp
     finally:
         try:
             os.killpg(proc.pid, signal.SIGKILL)

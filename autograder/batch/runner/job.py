@@ -39,9 +39,11 @@ def grader_failure(job, error):
 _WARM = {}    # (config, device, thread) -> a sandbox kept open for this process's life
 
 
-def warm_sandbox(job):
+def warm_sandbox(job, under=None):
     """This thread's sandbox for ``job``'s config and device, started once (a
-    zygote that dies is restarted by the sandbox itself)."""
+    zygote that dies is restarted by the sandbox itself). Its work folder is
+    made in ``under`` when given: whoever owns ``under`` removes it, even if
+    this process is killed."""
     import threading
 
     from ...engine import open_sandbox
@@ -49,18 +51,21 @@ def warm_sandbox(job):
     key = (job.config.source, job.device, threading.get_ident())
     if key not in _WARM:
         stack = ExitStack()
-        _WARM[key] = (stack, stack.enter_context(open_sandbox(job.config, device=job.device)))
+        workdir = tempfile.mkdtemp(prefix="nndl-grade-", dir=under) if under else None
+        _WARM[key] = (stack, stack.enter_context(open_sandbox(job.config, device=job.device,
+                                                              workdir=workdir)))
     return _WARM[key][1]
 
 
-def run_job(job, warm=False):
+def run_job(job, warm=False, under=None):
     """Grade ``job``'s notebook; with ``warm``, in this process's warm sandbox
-    (:func:`warm_sandbox`), which later jobs reuse."""
-    with tempfile.TemporaryDirectory(prefix="nndl-batch-") as tmp:
+    (:func:`warm_sandbox`), which later jobs reuse. The notebook's copy and the
+    sandbox's work folder are made in ``under`` when given."""
+    with tempfile.TemporaryDirectory(prefix="nndl-batch-", dir=under) as tmp:
         path = Path(tmp) / "submission.ipynb"
         path.write_bytes(job.notebook)
         try:
-            sandbox = warm_sandbox(job) if warm else None
+            sandbox = warm_sandbox(job, under) if warm else None
         except Exception:  # noqa: BLE001 - e.g. no GPU: the same failure grade.py reports
             sandbox = None
         result, code = grade_safely(path, job.config, device=job.device, sandbox=sandbox)

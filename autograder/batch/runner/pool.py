@@ -4,7 +4,10 @@ paddle imported once -- for all the submissions it grades; every question of
 every submission still runs in a worker forked fresh from that sandbox's
 zygote, which never runs student code, and each grading starts by clearing
 the sandbox's folders (``Sandbox.reset``), so nothing of one submission is
-visible to the next.
+visible to the next. The workers' temporary folders (a warm sandbox's work
+folder, a notebook's copy) are made in one temporary folder of the batch
+process, removed when the batch ends however its workers end (a worker killed
+mid-grading cannot remove its own).
 
 A worker that dies (a grader crash) costs only the submission it was
 grading, which gets a grader-error result, and is replaced. Ctrl-C
@@ -15,6 +18,7 @@ sandboxes at once; finished jobs were already handed to ``on_done``.
 import multiprocessing as mp
 import os
 import signal
+import tempfile
 from contextlib import contextmanager
 from itertools import islice
 from multiprocessing import forkserver
@@ -24,8 +28,9 @@ from ...sandbox.processes import die_with_parent
 from .job import grader_failure, run_job
 
 
-def _serve(conn):
-    """A worker: grade the jobs received on ``conn`` until it is closed."""
+def _serve(conn, workdirs):
+    """A worker: grade the jobs received on ``conn`` until it is closed (its
+    warm sandbox's work folder in ``workdirs``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # the batch process handles Ctrl-C
     die_with_parent(os.getppid())                    # the forkserver dies with the batch
     while True:
@@ -33,7 +38,7 @@ def _serve(conn):
             job = conn.recv()
         except EOFError:
             return
-        conn.send(run_job(job, warm=True))
+        conn.send(run_job(job, warm=True, under=workdirs))
 
 
 @contextmanager
@@ -49,9 +54,10 @@ def _signals_held():
 
 
 class _Worker:
-    def __init__(self, ctx):
+    def __init__(self, ctx, workdirs):
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_serve, args=(child,), daemon=True, name="grader")
+        self.proc = ctx.Process(target=_serve, args=(child, workdirs), daemon=True,
+                                name="grader")
         with _signals_held():
             self.proc.start()
             child.close()
@@ -73,10 +79,12 @@ def run_local(jobs, workers, on_done):
     forkserver.ensure_running()      # now: it must not inherit a held signal mask
     jobs = iter(jobs)
     idle, busy = [], {}                               # busy: connection -> worker
+    workdirs = tempfile.TemporaryDirectory(prefix="nndl-batch-sandboxes-",
+                                           ignore_cleanup_errors=True)
     try:
         while True:
             for job in islice(jobs, workers - len(busy)):
-                worker = idle.pop() if idle else _Worker(ctx)
+                worker = idle.pop() if idle else _Worker(ctx, workdirs.name)
                 worker.give(job)
                 busy[worker.conn] = worker
             if not busy:
@@ -95,3 +103,4 @@ def run_local(jobs, workers, on_done):
     finally:
         for worker in idle + list(busy.values()):
             worker.stop()
+        workdirs.cleanup()
