@@ -551,13 +551,15 @@ def test_a_student_whose_results_cannot_be_saved_is_a_grader_error(tmp_path, sho
 def test_dask_cluster_runs_the_same_jobs(tmp_path, short_config, monkeypatch):
     distributed = pytest.importorskip("distributed")
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))     # the workers' sandboxes stay in tmp_path
     subs, out = tmp_path / "subs", tmp_path / "out"
     subs.mkdir()
     (subs / "a.ipynb").write_bytes(nb_bytes({"ReLU": RELU}, tmp_path))
     make_zip(subs / "b.zip", {"lab.ipynb": nb_bytes({"ReLU": WRONG_RELU}, tmp_path)})
     (subs / "c.ipynb").write_text("{ not json")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address=None,
+                                  local_directory=str(tmp_path / "dask")) as cluster:
         proc = run_batch(subs, out, short_config, "--scheduler", cluster.scheduler_address)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = gradebook(out)
