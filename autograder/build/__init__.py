@@ -28,6 +28,7 @@ depend on the current working directory.
 
 from __future__ import annotations
 
+import os
 import pathlib
 import re
 import shutil
@@ -119,7 +120,9 @@ def run_otter_assign(work: pathlib.Path, master_src: pathlib.Path) -> pathlib.Pa
     shutil.copyfile(master_src, master)
     dist = work / "dist"
     cmd = [sys.executable, "-m", "otter", "assign", "--no-run-tests", str(master), str(dist)]
-    proc = subprocess.run(cmd, cwd=str(work), capture_output=True, text=True)
+    (work / "tmp").mkdir()       # otter leaves a mkdtemp() folder: in ``work``, not in /tmp
+    proc = subprocess.run(cmd, cwd=str(work), capture_output=True, text=True,
+                          env={**os.environ, "TMPDIR": str(work / "tmp")})
     if proc.returncode != 0:
         raise RuntimeError(
             f"otter assign failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
