@@ -1,7 +1,8 @@
 """``report.html`` for staff: score histogram, per-question and per-test pass
 rates, the most common diagnoses of failed tests (hidden ones included, from
-the staff sidecars), timeouts, crashes and errors. Plots are matplotlib PNGs
-embedded as base64; every text is HTML-escaped."""
+the staff sidecars), similar answers, timeouts, crashes and errors. This module
+computes the tables and plots (matplotlib PNGs, embedded as base64);
+``templates/report.html.j2`` lays them out, escaping every text."""
 
 import base64
 import io
@@ -9,20 +10,20 @@ import re
 import statistics
 from collections import Counter
 
-from .page import Raw, html, page, table, tag, with_code
+from .page import code, render
 
 TOP_DIAGNOSES = 20
 
 
-def _img(png, alt="plot"):
-    data = base64.b64encode(png).decode()
-    return Raw(f'<img alt="{html(alt)}" src="data:image/png;base64,{data}">')
+def _image(png, alt="plot"):
+    """(alt text, base64 data) of a PNG, as the template embeds it."""
+    return alt, base64.b64encode(png).decode()
 
 
-def _png(fig):
+def _plot(fig):
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    return _img(buf.getvalue())
+    return _image(buf.getvalue())
 
 
 def _figure(height=3.2):
@@ -40,7 +41,7 @@ def _histogram(totals, max_score):
     ax.set_xlabel(f"total score (out of {max_score:g})")
     ax.set_ylabel("students")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    return _png(fig)
+    return _plot(fig)
 
 
 def _bars(labels, rates, xlabel):
@@ -48,7 +49,7 @@ def _bars(labels, rates, xlabel):
     ax.barh(labels[::-1], rates[::-1], color="#4a7ab5")
     ax.set_xlim(0, 100)
     ax.set_xlabel(xlabel)
-    return _png(fig)
+    return _plot(fig)
 
 
 def _pct(part, whole):
@@ -66,10 +67,7 @@ def _scores(graded, max_score):
     summary = [len(totals), f"{statistics.mean(totals):.1f}", f"{statistics.median(totals):g}",
                f"{min(totals):g}", f"{max(totals):g}", sum(t >= max_score for t in totals),
                f"{statistics.mean(times):.1f}"]
-    return [tag("h2", "Scores"),
-            table(["graded", "mean", "median", "min", "max", "full marks",
-                   "mean grading time (s)"], [summary]),
-            _histogram(totals, max_score)]
+    return {"rows": [summary], "plot": _histogram(totals, max_score)}
 
 
 def _questions(graded, maxima):
@@ -80,9 +78,7 @@ def _questions(graded, maxima):
         rows.append([q, f"{points:g}", f"{statistics.mean(got):.1f}", _pct(full, len(got)),
                      _pct(sum(g == 0 for g in got), len(got))])
         rates.append(100 * full / len(got))
-    return [tag("h2", "Questions"),
-            table(["question", "points", "mean", "full marks", "zero"], rows),
-            _bars(list(maxima), rates, "% of students with full marks")]
+    return {"rows": rows, "plot": _bars(list(maxima), rates, "% of students with full marks")}
 
 
 def _tests(graded):
@@ -94,10 +90,8 @@ def _tests(graded):
             tests[t.name][2] += bool(t.passed)
     rows = [[name, "hidden" if hidden else "public", f"{passed}/{n}", _pct(passed, n)]
             for name, (hidden, n, passed) in tests.items()]
-    return [tag("h2", "Tests"),
-            table(["test", "visibility", "passed", "pass rate"], rows),
-            _bars(list(tests), [100 * p / n for _, n, p in tests.values()],
-                  "% of students passing")]
+    return {"rows": rows, "plot": _bars(list(tests), [100 * p / n for _, n, p in tests.values()],
+                                        "% of students passing")}
 
 
 def _diagnoses(graded):
@@ -108,23 +102,13 @@ def _diagnoses(graded):
                 key = (t.name, _pattern(t.message))
                 counts[key] += 1
                 example.setdefault(key, t.message)
-    rows = [[n, key[0], with_code(example[key][:1000])]
+    return [[n, key[0], code(example[key][:1000])]
             for key, n in counts.most_common(TOP_DIAGNOSES)]
-    return [tag("h2", "Most common diagnoses of failed tests"),
-            tag("p", "Numbers are ignored when grouping; one example message is shown. "
-                     "Hidden tests' diagnoses are included: this report is for staff."),
-            table(["students", "test", "example message"], rows, msg_columns={2})]
 
 
 def _incidents(entries):
-    rows = [[e.sid, e.source, e.status, with_code(e.message)] for e in entries
+    return [[e.sid, e.source, e.status, code(e.message)] for e in entries
             if e.status != "graded" or e.message]
-    return [tag("h2", "Timeouts, crashes and errors"),
-            tag("p", "Submissions not graded, grader errors, and graded notebooks with "
-                     "problems (unreadable file, failing cells, questions that hit the time "
-                     "limit or crashed)."),
-            table(["student", "submitted", "status", "details"], rows, msg_columns={3})
-            if rows else tag("p", "None.")]
 
 
 def _similar(similar):
@@ -133,30 +117,21 @@ def _similar(similar):
     from .similarity import THRESHOLD, heatmap_png
 
     clusters, matrices = similar
-    parts = [tag("h2", "Similar answers"),
-             tag("p", f"Students whose code for a graded class is the same or lightly "
-                      f"disguised (renamed variables, reordered methods, comments, formatting): "
-                      f"similarity at least {THRESHOLD:g} after normalization, linked into "
-                      "clusters. \"matches\" names the code every student could have (the "
-                      "book's, the solution, the template) that the cluster resembles. A flag "
-                      "for a closer look, never a penalty. All pairs: similarity.csv.")]
     rows = [[c.cls, len(c.students), f"{c.score:.2f}", ", ".join(c.matches) or "-",
              ", ".join(c.students)] for c in clusters]
-    parts.append(table(["class", "students", "lowest similarity", "matches", "who"], rows,
-                       msg_columns={4}) if rows else tag("p", "No cluster."))
-    for cls, (students, matrix) in matrices.items():
-        if len(students) >= 2:
-            parts.append(_img(heatmap_png(matrix, students, cls), f"{cls} similarity"))
-    return parts
+    maps = [_image(heatmap_png(matrix, students, cls), f"{cls} similarity")
+            for cls, (students, matrix) in matrices.items() if len(students) >= 2]
+    return {"threshold": f"{THRESHOLD:g}", "rows": rows, "plots": maps}
 
 
 def render_report(entries, maxima, similar=None, title="Batch grading report"):
     graded = [e for e in entries if e.result is not None]
-    statuses = Counter(e.status for e in entries)
-    parts = [tag("h1", title), table(["status", "students"], sorted(statuses.items()))]
+    sections = {}
     if graded:
-        parts += (_scores(graded, sum(maxima.values())) + _questions(graded, maxima)
-                  + _tests(graded) + _diagnoses(graded))
-    if similar is not None:
-        parts += _similar(similar)
-    return page(title, parts + _incidents(entries))
+        sections = {"scores": _scores(graded, sum(maxima.values())),
+                    "questions": _questions(graded, maxima), "tests": _tests(graded),
+                    "diagnoses": _diagnoses(graded)}
+    return render("report.html.j2", title=title,
+                  statuses=sorted(Counter(e.status for e in entries).items()),
+                  graded=sections, similar=_similar(similar) if similar is not None else None,
+                  incidents=_incidents(entries))
