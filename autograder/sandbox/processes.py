@@ -80,6 +80,24 @@ def descendants(table, root):
     return out
 
 
+def kill_tree(root, timeout=10.0):
+    """SIGKILL the process ``root`` and all its descendants, also those forked or
+    orphaned meanwhile, and wait (at most ``timeout`` s) until none of them runs
+    any more: nothing of the tree writes to its folders after this returns."""
+    tree, deadline = {root}, time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        table = _process_table()
+        tree = {p for p in tree if p in table}        # gone pids: never kill a reused one
+        tree.update(d for p in list(tree) for d in descendants(table, p))
+        alive = [p for p in tree if table[p][2] not in ("Z", "X")]
+        if not alive:
+            return
+        for p in alive:
+            with suppress(OSError):
+                os.kill(p, signal.SIGKILL)
+        time.sleep(0.01)
+
+
 def kill_descendants(uid=None, keep=(), never_reap=(), rounds=200):
     """SIGKILL every live descendant of this process (of ``uid`` only, when
     given) except ``keep``; reap the ones that became our children. Returns

@@ -7,7 +7,7 @@ the sandbox's folders (``Sandbox.reset``), so nothing of one submission is
 visible to the next. The workers' temporary folders (a warm sandbox's work
 folder, a notebook's copy) are made in one temporary folder of the batch
 process, removed when the batch ends however its workers end (a worker killed
-mid-grading cannot remove its own).
+mid-grading cannot remove its own), once every process under them is gone.
 
 A worker that dies (a grader crash) costs only the submission it was
 grading, which gets a grader-error result, and is replaced. Ctrl-C
@@ -24,7 +24,7 @@ from itertools import islice
 from multiprocessing import forkserver
 from multiprocessing.connection import wait
 
-from ...sandbox.processes import die_with_parent
+from ...sandbox.processes import die_with_parent, kill_tree
 from .job import grader_failure, run_job
 
 
@@ -68,7 +68,9 @@ class _Worker:
         self.conn.send(job)
 
     def stop(self):
-        self.proc.kill()
+        """Kill the worker with its sandbox (zygote and question workers), and
+        wait until they are gone, so that their folders can be removed."""
+        kill_tree(self.proc.pid)
         self.proc.join()
         self.conn.close()
 
