@@ -33,6 +33,19 @@ def book_with(**replacements):
     return classes
 
 
+def reading(graded_source, name):
+    """``graded_source`` (a graded class) with a method that reads ``name``, so
+    that the statement defining ``name`` is in the class's slice and runs when
+    its question is graded: a statement no graded class needs never runs."""
+    return graded_source.rstrip("\n") + f"\n\n    def _uses_{name}(self):\n        return {name}\n"
+
+
+def question_log(results, question):
+    """What the notebook's code printed while ``question`` was graded (staff file)."""
+    staff = json.loads(results.with_name(results.stem + ".staff.json").read_text())
+    return staff["questions"][question]["output"]
+
+
 def test_book_code_scores_full_marks_fast_whatever_the_experiment_cells(tmp_path, short_config):
     nb = notebook_from(book_with(), extra_cells=[
         "import time\ntime.sleep(3600)",                       # a ten-minute experiment
@@ -82,6 +95,7 @@ def test_forgery_cannot_change_the_score(tmp_path, short_config):
         "return outputs_grads")  # wrong: no mask
     evil = f'''class Evil:
     import numpy, json, pathlib, sys
+    print("EVIL-RAN")
     numpy.allclose = lambda *a, **k: True
     numpy.max = lambda *a, **k: 0.0
     numpy.abs = lambda x, *a, **k: x * 0
@@ -96,10 +110,11 @@ def test_forgery_cannot_change_the_score(tmp_path, short_config):
         except OSError:
             pass
 '''
-    classes = {"Evil": evil, **book_with(ReLU=relu)}
+    classes = {"Evil": evil, **book_with(ReLU=reading(relu, "Evil"))}
     proc, data = grade(write_notebook(notebook_from(classes), tmp_path / "f.ipynb"), results,
                        short_config)
     assert proc.returncode == 0
+    assert "EVIL-RAN" in question_log(results, "q1_relu")
     scores = per_question(data)
     assert scores["q1_relu"] < 25 and scores["q2_dropout"] == 25, scores
     assert data["score"] < 100
@@ -169,6 +184,7 @@ def test_sandbox_blocks_writes_network_and_signals(tmp_path, short_config):
     port = listener.getsockname()[1]
     evil = f'''class Evil:
     import os, socket, signal, pathlib
+    print("EVIL-RAN")
     try:
         pathlib.Path({str(canary)!r}).write_text("written by student code")
     except OSError:
@@ -183,7 +199,9 @@ def test_sandbox_blocks_writes_network_and_signals(tmp_path, short_config):
         except OSError:
             pass
 '''
-    nb = write_notebook(notebook_from({"Evil": evil, **book_with()}), tmp_path / "e.ipynb")
+    relu = reading(class_sources(BOOK)["ReLU"], "Evil")
+    nb = write_notebook(notebook_from({"Evil": evil, **book_with(ReLU=relu)}),
+                        tmp_path / "e.ipynb")
     proc, data = grade(nb, tmp_path / "r.json", short_config)
     staff = json.loads((tmp_path / "r.staff.json").read_text())
     note = staff.get("sandbox", "")
@@ -196,6 +214,7 @@ def test_sandbox_blocks_writes_network_and_signals(tmp_path, short_config):
     if "no signals outside" not in note:
         pytest.skip(f"this kernel's Landlock is not enough: {note!r}")
     assert proc.returncode == 0
+    assert "EVIL-RAN" in question_log(tmp_path / "r.json", "q1_relu")
     assert data["score"] == 100, data["output"]
     assert not canary.exists()
     assert leaked == b""
@@ -347,10 +366,13 @@ def test_no_process_outlives_grading_and_no_udp(tmp_path, short_config):
             ctypes.CDLL(None).prctl(15, b"nndl-daemon", 0, 0, 0)   # PR_SET_NAME
             time.sleep(300)
         os._exit(0)
+    print("DAEMON-STARTED")
 '''
-    nb = notebook_from({"Daemon": daemon, **book_with()})
+    nb = notebook_from({"Daemon": daemon,
+                        **book_with(ReLU=reading(class_sources(BOOK)["ReLU"], "Daemon"))})
     proc, data = grade(write_notebook(nb, tmp_path / "d.ipynb"), tmp_path / "r.json",
                        short_config)
+    assert "DAEMON-STARTED" in question_log(tmp_path / "r.json", "q1_relu")
     assert data["score"] == 100, data["output"]
     survivors = []
     for pid in filter(str.isdigit, os.listdir("/proc")):

@@ -306,9 +306,10 @@ def _attack():
     attempt("overwrite_results_json",
             lambda: (root / "results" / "results.json").write_text('{"score": 1000, "tests": []}'))
     attempt("read_grading_toml", lambda: (root / "source/autograder/grading.toml").read_text())
-    attempt("read_hidden_checks", lambda: (root / "source/autograder/checks/hidden.py").read_text())
+    attempt("read_hidden_checks",
+            lambda: (root / "source/autograder/questions/q1_relu/grading.py").read_text())
     attempt("list_source", lambda: os.listdir(root / "source"))
-    attempt("import_hidden_checks", lambda: __import__("autograder.checks.hidden"))
+    attempt("import_hidden_checks", lambda: __import__("autograder.questions.q1_relu.grading"))
     attempt("inet_socket", lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM).close())
     attempt("connect_loopback",
             lambda: socket.create_connection(("127.0.0.1", GS_PORT), timeout=3).close())
