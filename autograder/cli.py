@@ -17,12 +17,18 @@ grader itself failed (a results file saying so is written), 130 on Ctrl-C.
 
 import argparse
 import importlib
+import signal
 import sys
 from pathlib import Path
 
 from .config import ConfigError
 
 USAGE_ERROR = 2
+INTERRUPTED = 130
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _common(parser):
@@ -172,8 +178,13 @@ def main(argv=None):
         parser.print_help()
         return USAGE_ERROR
     kwargs = {k: v for k, v in vars(args).items() if k != "command"}
+    signal.signal(signal.SIGTERM, _interrupt)       # stop as on Ctrl-C: sandboxes cleaned up
     try:
         return importlib.import_module(COMMANDS[args.command]).main(**kwargs)
     except ConfigError as e:
         print(f"config error: {e}", file=sys.stderr)
         return USAGE_ERROR
+    except KeyboardInterrupt:
+        print(f"interrupted: {args.command} stopped (a grading in progress writes no results "
+              "file)", file=sys.stderr)
+        return INTERRUPTED

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..limits import Speed
-from .processes import die_with_parent
+from .processes import die_with_parent, kill_tree
 
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024   # uncompressed size of one probe's arrays
 HELLO_TIMEOUT = 120.0                 # seconds for the zygote to import paddle
@@ -151,10 +151,11 @@ class Sandbox:
         return self.info
 
     def stop(self):
+        """Kill the zygote and every process under it (question workers, what
+        student code started), and wait until they are gone."""
         if self.proc is None:
             return
-        with suppress(OSError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+        kill_tree(self.proc.pid)
         with suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=10)
         for stream in (self.proc.stdin, self.proc.stdout):
