@@ -17,7 +17,9 @@ The engine starts the sandbox through a ``sandbox_factory``;
   not even loopback is up) when the kernel lets root create one, and a seccomp
   filter that makes ``socket()`` fail with EACCES (``socketpair`` still works),
   and also denies ``ptrace``, ``process_vm_readv/writev``, ``io_uring_setup``,
-  ``bpf`` and ``perf_event_open``, when seccomp is available. Whatever of these
+  ``bpf``, ``perf_event_open``, System V IPC, POSIX message queues and the
+  kernel keyrings (objects that would outlive the sandbox), when seccomp is
+  available. Whatever of these
   the kernel refuses is recorded in the staff log;
 * is the OOM killer's first choice (``oom_score_adj`` 1000) and may have at
   most ``NPROC_LIMIT`` processes/threads (no fork bomb).
@@ -249,7 +251,8 @@ class Isolation:
             blocked.append("new empty network namespace (no interface up)")
         if self.kernel["seccomp"]:
             blocked.append("seccomp: socket() fails with EACCES; ptrace, process_vm_*, "
-                           "io_uring_setup, bpf, perf_event_open denied")
+                           "io_uring_setup, bpf, perf_event_open, System V IPC, mq_open, "
+                           "keyrings denied")
         return {"active": True, "user": self.user, "uid": self.uid, "python": self.python,
                 "network": blocked or ["NOT blocked: the kernel refused both a network "
                                        "namespace and seccomp"],

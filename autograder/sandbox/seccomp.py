@@ -1,9 +1,15 @@
 """A seccomp filter for the sandbox: student code cannot create sockets (no
-network of any kind, UDP included) nor trace or read other processes, and,
-where no process limit of the kernel is available, cannot create processes.
+network of any kind, UDP included), trace or read other processes, or make
+kernel objects that outlive it, and, where no process limit of the kernel is
+available, cannot create processes.
 
 Denied with EACCES: ``socket`` (``socketpair`` still works), ``ptrace``,
-``process_vm_readv/writev``, ``perf_event_open``, ``bpf``, ``io_uring_setup``.
+``process_vm_readv/writev``, ``perf_event_open``, ``bpf``, ``io_uring_setup``;
+System V IPC (``shm*``, ``sem*``, ``msg*``), POSIX message queues (``mq_open``,
+``mq_unlink``) and the kernel keyrings (``add_key``, ``request_key``,
+``keyctl``): these objects belong to no process, so they would survive the
+worker -- memory left on the machine, and a channel from one submission to the
+next.
 With ``no_processes``: ``fork``, ``vfork`` and ``clone`` without
 ``CLONE_THREAD`` fail with EAGAIN (threads still start), ``clone3`` with
 ENOSYS (so that libc falls back to ``clone``, whose flags the filter can read).
@@ -22,6 +28,13 @@ SECCOMP_RET_ALLOW = 0x7FFF0000
 SECCOMP_RET_ERRNO = 0x00050000
 CLONE_THREAD = 0x00010000
 
+# System calls of objects that outlive their process: {name: (x86_64, aarch64)}
+PERSISTENT = {"shmget": (29, 194), "shmat": (30, 196), "shmctl": (31, 195),
+              "semget": (64, 190), "semop": (65, 193), "semctl": (66, 191),
+              "semtimedop": (220, 192), "msgget": (68, 186), "msgsnd": (69, 189),
+              "msgrcv": (70, 188), "msgctl": (71, 187), "mq_open": (240, 180),
+              "mq_unlink": (241, 181), "add_key": (248, 217), "request_key": (249, 218),
+              "keyctl": (250, 219)}
 # (AUDIT_ARCH, {syscall: number}) of the architectures the filter knows
 SYSCALLS = {
     "x86_64": (0xC000003E, {"socket": 41, "ptrace": 101, "process_vm_readv": 310,
@@ -32,8 +45,10 @@ SYSCALLS = {
                              "process_vm_writev": 271, "perf_event_open": 241, "bpf": 280,
                              "io_uring_setup": 425, "clone": 220, "clone3": 435}),
 }
+for _column, (_, _numbers) in enumerate(SYSCALLS.values()):      # x86_64, then aarch64
+    _numbers.update({name: pair[_column] for name, pair in PERSISTENT.items()})
 DENIED = ("socket", "ptrace", "process_vm_readv", "process_vm_writev", "perf_event_open",
-          "bpf", "io_uring_setup")
+          "bpf", "io_uring_setup", *PERSISTENT)
 LD, JEQ, JGE, JSET, RET = 0x20, 0x15, 0x35, 0x45, 0x06   # BPF_LD|W|ABS, BPF_JMP|..., BPF_RET
 
 
@@ -110,4 +125,5 @@ def install(libc=None, no_processes=False):
         install_program(libc, prog)
     except OSError as e:
         return f"seccomp: {e}"
-    return "seccomp: no sockets, no ptrace" + (", no new processes" if no_processes else "")
+    return "seccomp: no sockets, no ptrace, no IPC objects or keys" + (
+        ", no new processes" if no_processes else "")
