@@ -109,6 +109,7 @@ class Grading:
         self.failures = {}             # statement index -> (why, [questions])
         self.logs = {}
         self.timing = load_timing()
+        self.limits = {}               # question id -> its Limits (set when grading starts)
         self.profile = {"questions": {}}   # where the time went (scripts/profile_grade.py)
 
     # -- steps ----------------------------------------------------------------------
@@ -136,6 +137,9 @@ class Grading:
         self.result.staff.update(device=sandbox.device, paddle=sandbox.info.get("paddle"),
                                  jail=sandbox.info.get("jail"), speed=asdict(sandbox.speed),
                                  sandbox_grading=sandbox.gradings)
+        self.limits = {unit.id: question_limits(self.cfg.run, self.timing, sandbox.speed, unit.id,
+                                                self.cfg.accuracy.iterations)
+                       for unit in self.lab.units}
         for unit in self.lab.units:
             if self.progress:
                 self.progress(unit.id)
@@ -146,8 +150,7 @@ class Grading:
         if not sl.defined:
             return self.fail(unit, f"class {unit.graded_class} could not be graded: it is not "
                                    "defined at the top level of a code cell of the notebook")
-        run = QuestionRun(unit, sl, question_limits(self.cfg.run, self.timing, sandbox.speed,
-                                                    unit.id, self.cfg.accuracy.iterations))
+        run = QuestionRun(unit, sl, self.limits[unit.id])
         inputs = {c.name: c.make_inputs(self.cfg.seeds.checks) for c in unit.checks}
         if not self.run_worker(sandbox, run, unit.checks, inputs):
             return self.fail(unit, "not run: the time limit for the whole submission was "
@@ -168,17 +171,25 @@ class Grading:
         # the judging, without the workers of re-runs (counted as the question's worker)
         profile["judge"] = time.monotonic() - judged_from - (profile["worker"] - worker_before)
 
-    def time_left(self):
-        return self.cfg.run.total_time_limit - (time.monotonic() - self.start)
+    def time_left(self, run=None, again=False):
+        """Seconds left of the submission's time; for running ``run``'s question
+        ``again`` (a re-run or a skip), less the first runs of the questions after
+        it, so that no question's re-runs take the time of the others."""
+        left = self.cfg.run.total_time_limit - (time.monotonic() - self.start)
+        if again:
+            ids = [u.id for u in self.lab.units]
+            left -= sum(self.limits[q].wall for q in ids[ids.index(run.unit.id) + 1:])
+        return left
 
-    def run_worker(self, sandbox, run, checks, inputs):
+    def run_worker(self, sandbox, run, checks, inputs, again=False):
         """Run the question's worker on ``checks``; when it dies in a statement of
         the slice, skip that statement and run again (at most MAX_SKIPPED times).
-        False when the submission's time is up before the first run."""
+        ``again``: a re-run of the question. False when the submission's time is
+        up before the first run."""
         requests = [(c.name, c.probe_name, {k: v for k, v in inputs[c.name].items()
                                             if not k.startswith("_")}) for c in checks]
         for attempt in range(MAX_SKIPPED + 1):
-            left = self.time_left()
+            left = self.time_left(run, again or attempt > 0)
             if left < MIN_ATTEMPT_TIME:
                 return attempt > 0
             limits = Limits(min(run.limits.cpu, left), min(run.limits.wall, left),
@@ -218,7 +229,7 @@ class Grading:
         while not verdict.passed and verdict.near and check.rerun is not None:
             inputs = check.rerun(self.cfg.seeds.checks, runs + 1)
             if inputs is None or not self.run_worker(sandbox, run, [check],
-                                                     {check.name: inputs}):
+                                                     {check.name: inputs}, again=True):
                 break
             runs += 1
             verdict = self.verdict(check, inputs, run)

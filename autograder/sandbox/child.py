@@ -207,17 +207,17 @@ def _write(stream, text):
     stream.flush()
 
 
-def _run_probes(checks, ns, note, student_error):
-    """Run each probe; its arrays and status go to the files opened for it."""
-    import numpy as np
-
-    savez, dumps = np.savez, json.dumps
+def _run_probes(checks, ns, note, student_error, writers):
+    """Run each probe; its arrays and status go to the files opened for it,
+    written with ``writers`` = (np.asarray, np.savez, json.dumps) as they were
+    before student code ran (a statement may have replaced numpy's)."""
+    asarray, savez, dumps = writers
     for c, inputs, probe, (output, status_file) in checks:
         status = {"ok": False, "sandbox": note}
         start = time.monotonic()
         try:
             out = probe(ns, inputs)
-            arrays = {str(k): np.asarray(v) for k, v in dict(out).items()}
+            arrays = {str(k): asarray(v) for k, v in dict(out).items()}
             savez(output, **arrays)
             output.flush()
             status["ok"] = True
@@ -288,13 +288,14 @@ def _worker(request, spec, progress_fd, task_group, kernel):
         ns = {"__name__": "__notebook__", "__builtins__": __builtins__,
               "get_ipython": _get_ipython}
         ready = time.monotonic()
+        writers = (np.asarray, np.savez, json.dumps)
         errors = _run_statements(request["statements"], ns, float(request["statement_limit"]),
                                  progress_fd)
         _write(slice_status, json.dumps({"errors": errors, "sandbox": note,
                                          "setup": round(ready - started, 4),
                                          "statements": round(time.monotonic() - ready, 4)}))
         _mark(progress_fd, "p")
-        _run_probes(checks, ns, note, StudentError)
+        _run_probes(checks, ns, note, StudentError, writers)
         _mark(progress_fd, "d")
     except BaseException:  # noqa: BLE001
         code = 3
@@ -309,6 +310,21 @@ def _read_mark(fd):
         return os.pread(fd, MARK_BYTES, 0).decode("ascii", "replace").strip()
     except OSError:
         return ""
+
+
+def _progress(mark, positions):
+    """``(key, mark)`` for a progress mark the worker wrote: ``key`` (0, k) at the
+    k-th statement of the slice (``positions``: statement index -> k), (1,) in
+    the probes, (2,) done; None for any other mark. Written by the worker, so
+    untrusted: :func:`_wait` takes a mark only when its key is later than the
+    last one, so that rewriting the mark ("s 13", "s 013", "x", ...) cannot
+    restart a statement's clock."""
+    if mark in ("p", "d"):
+        return ((1,) if mark == "p" else (2,)), mark
+    if mark[:2] == "s " and mark[2:].isascii() and mark[2:].isdigit() and len(mark) <= 11 \
+            and int(mark[2:]) in positions:
+        return (0, positions[int(mark[2:])]), f"s {int(mark[2:])}"
+    return None
 
 
 def _kill(pid):
@@ -329,19 +345,20 @@ def _wait(pid, request, progress_fd, watch_disk):
     start = time.monotonic()
     wall = float(request["wall_limit"])
     statement_limit = float(request["statement_limit"]) + STATEMENT_GRACE
-    mark, since, disk_checked = "", start, start
+    positions = {int(st["index"]): k for k, st in enumerate(request["statements"])}
+    key, mark, since, disk_checked = (-1,), "", start, start
     while True:
         done, status, usage = os.wait4(pid, os.WNOHANG)
         now = time.monotonic()
-        current = _read_mark(progress_fd)
-        if current != mark:
-            mark, since = current, now
+        progress = _progress(_read_mark(progress_fd), positions)
+        if progress is not None and progress[0] > key:
+            (key, mark), since = progress, now
         outcome = None
         if done:
             break
         if now - start > wall:
             outcome = "timeout"
-        elif mark.startswith("s ") and now - since > statement_limit:
+        elif key[0] == 0 and now - since > statement_limit:
             outcome = "statement_timeout"
         elif watch_disk and now - disk_checked > DISK_POLL:
             disk_checked = now
