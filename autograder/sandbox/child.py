@@ -39,6 +39,7 @@ subreaper and kills whatever a worker left running.
 import importlib
 import json
 import os
+import re
 import resource
 import signal
 import sys
@@ -321,8 +322,7 @@ def _progress(mark, positions):
     restart a statement's clock."""
     if mark in ("p", "d"):
         return ((1,) if mark == "p" else (2,)), mark
-    if mark[:2] == "s " and mark[2:].isascii() and mark[2:].isdigit() and len(mark) <= 11 \
-            and int(mark[2:]) in positions:
+    if re.fullmatch(r"s [0-9]{1,9}", mark) and int(mark[2:]) in positions:
         return (0, positions[int(mark[2:])]), f"s {int(mark[2:])}"
     return None
 
