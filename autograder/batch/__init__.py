@@ -11,7 +11,6 @@ each student also gets ``feedback.html`` (``feedback``). See docs/batch.md.
 
 import fcntl
 import os
-import signal
 import sys
 import traceback
 from collections import Counter
@@ -29,10 +28,6 @@ from .runner.job import Job, grader_failure
 
 INTERRUPTED = 130
 REPOSITORY = Path(__file__).resolve().parents[2]      # where [lab] known_code paths start
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 def _say(args, text):
@@ -173,16 +168,13 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
                f"graded, {len(subs) - gradable} not gradable")
 
     unsaved = {}
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
+    try:                     # Ctrl-C, or SIGTERM (made a KeyboardInterrupt by autograder.cli)
         _run(args, todo, cfg, config_bytes, out, {s.sid: s for s in subs}, unsaved)
     except KeyboardInterrupt:
         _say(args, "interrupted: the submissions graded so far are saved; run the same "
                    "command again to grade the rest (gradebook.csv and report.html are "
                    "written when all are graded)")
         return INTERRUPTED
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
     entries = collect(out, subs)
     for entry in entries:
