@@ -154,6 +154,7 @@ class GradingResult:
     execution_time: float = 0.0
     grader_error: str = None                       # set when the grader itself failed
     staff: dict = field(default_factory=dict)      # logs and details for staff only
+    term: dict = None      # late penalty, adjustments, final score (autograder.term.scores)
 
     @classmethod
     def not_graded(cls, submission, specs, message):
@@ -209,6 +210,25 @@ class GradingResult:
             lines += ["", "Autograder failed, contact staff."]
         return "\n".join(lines)
 
+    def term_md(self):
+        """The late penalty and the adjustments, and the final score, in Markdown
+        ("" when none applies)."""
+        if not self.term:
+            return ""
+        lines = ["", ""]
+        late = self.term.get("late")
+        if late:
+            lines.append(f"- {md_escape(late['note'])}"
+                         + (f" Late penalty: -{late['points']:g} points." if late["points"]
+                            else ""))
+        for a in self.term.get("adjustments", []):
+            where = f" to {a['question']}" if a["question"] else ""
+            reason = f" Reason: {md_escape(a['reason'])}" if a["reason"] else ""
+            lines.append(f"- Adjustment by the course staff{where}: {a['change']}.{reason}")
+        if self.term.get("final") is not None:
+            lines += ["", f"**Final score: {self.term['final']:g} / {self.term['max']:g}**"]
+        return "\n".join(lines)
+
     def to_text(self):
         """The result as the command line prints it (lone surrogates escaped:
         stdout may be strict UTF-8, and messages come from student code)."""
@@ -238,10 +258,11 @@ class GradingResult:
         return numbers
 
     def to_gradescope(self):
+        final = (self.term or {}).get("final")
         return {
-            "score": self.score,
+            "score": self.score if final is None else final,   # Gradescope: overrides the tests' sum
             "execution_time": round(self.execution_time, 2),
-            "output": self.summary_md(),
+            "output": self.summary_md() + self.term_md(),
             "output_format": "md",
             "test_name_format": "text",
             "visibility": "visible",
@@ -260,7 +281,7 @@ class GradingResult:
         return {"submission": self.submission, "score": self.score,
                 "execution_time": round(self.execution_time, 2),
                 "grader_error": self.grader_error, "problems": self.problems,
-                "tests": [asdict(t) for t in self.tests], **self.staff}
+                "tests": [asdict(t) for t in self.tests], **self.staff, "term": self.term}
 
 
 def validate(data):

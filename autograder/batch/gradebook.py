@@ -1,8 +1,10 @@
 """The class's state, one entry per student, and ``gradebook.csv``.
 
-Columns: ``student_id``, one per question (its points), ``total``, then
-``scaled_total`` when ``--scale`` is given, ``status`` and ``message``.
-Score cells are empty unless the status is "graded", so importing the file
+Columns: ``student_id``, one per question (its points), ``total`` (automatic),
+then ``scaled_total`` when ``--scale`` is given, ``late_penalty``,
+``adjustments`` and ``final`` (from the gradebook database: ``autograder.term``),
+``status`` and ``message``. Score cells are empty unless the student was graded
+("graded", or "not_on_roster" for a graded stranger), so importing the file
 never turns a grader or packaging problem into a zero.
 """
 
@@ -86,14 +88,30 @@ def _number(x):
     return f"{round(x, 4):g}"
 
 
-def render_gradebook(entries, maxima, scale=None):
+def _term_cells(st):
+    """late_penalty, adjustments, final of a Standing (empty without a grading)."""
+    if st is None or st.automatic is None:
+        return ["", "", ""]
+    return [_number(st.late_points), _number(st.adjustment_points), _number(st.final)]
+
+
+def _term_notes(st):
+    if st is None or st.automatic is None:
+        return []
+    late = [st.late.note] if st.late.fraction or (st.late.note and not st.submitted_at) else []
+    return late + ([st.review] if st.review else [])
+
+
+def render_gradebook(entries, maxima, scale=None, standings=None):
+    """``standings``: {student id: autograder.term.scores.Standing}."""
+    standings = standings or {}
     columns = ["student_id", *maxima, "total"] + (["scaled_total"] if scale else []) + \
-              ["status", "message"]
+              ["late_penalty", "adjustments", "final", "status", "message"]
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(columns)
     for e in entries:
-        scores = [""] * (len(columns) - 3)
+        scores = [""] * (len(columns) - 6)
         if e.result is not None:
             got = e.result.question_scores()
             scores = [_number(got.get(q, (0.0, 0.0))[0]) for q in maxima]
@@ -101,5 +119,8 @@ def render_gradebook(entries, maxima, scale=None):
             if scale:
                 scores.append(f"{round(e.result.score * scale / e.result.max_score, 2):g}"
                               if e.result.max_score else "")
-        writer.writerow([csv_cell(e.sid), *scores, csv_cell(e.status), csv_cell(e.message)])
+        st = standings.get(e.sid)
+        message = one_line("; ".join(_term_notes(st) + ([e.message] if e.message else [])))
+        writer.writerow([csv_cell(e.sid), *scores, *_term_cells(st), csv_cell(e.status),
+                         csv_cell(message)])
     return buf.getvalue()

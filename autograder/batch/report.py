@@ -124,7 +124,8 @@ def _similar(similar):
     return {"threshold": f"{THRESHOLD:g}", "rows": rows, "plots": maps}
 
 
-def render_report(entries, maxima, similar=None, title="Batch grading report"):
+def render_report(entries, maxima, similar=None, title="Batch grading report", items=None):
+    """``items``: the rows of items.csv (``autograder.term.items``), shown as a table."""
     graded = [e for e in entries if e.result is not None]
     sections = {}
     if graded:
@@ -134,4 +135,4 @@ def render_report(entries, maxima, similar=None, title="Batch grading report"):
     return render("report.html.j2", title=title,
                   statuses=sorted(Counter(e.status for e in entries).items()),
                   graded=sections, similar=_similar(similar) if similar is not None else None,
-                  incidents=_incidents(entries))
+                  incidents=_incidents(entries), items=items or [])

@@ -68,11 +68,12 @@ def save(out, sub, job, outcome):
 def load_result(out, sid):
     """The GradingResult saved for ``sid`` (from the staff sidecar)."""
     staff = json.loads((Path(out) / sid / "results.staff.json").read_text(encoding="utf-8"))
-    fields = {"submission", "score", "grader_error", "problems", "tests", "execution_time"}
+    fields = {"submission", "score", "grader_error", "problems", "tests", "execution_time",
+              "term"}
     result = GradingResult(submission=staff.get("submission", sid),
                            tests=[TestResult(**t) for t in staff.get("tests", [])],
                            problems=list(staff.get("problems", [])),
-                           grader_error=staff.get("grader_error"),
+                           grader_error=staff.get("grader_error"), term=staff.get("term"),
                            staff={k: v for k, v in staff.items() if k not in fields})
     result.execution_time = staff.get("execution_time") or 0.0
     return result
