@@ -157,7 +157,6 @@ def _find(args, out, cfg):
         subs, skipped = find_submissions(args.submission, exclude=[out],
                                          expected=cfg.lab.notebook)
         return "folder", subs, skipped
-    _say(args, f"recognised {LMS_NAMES[layout]} in {args.submission}")
     return layout, lms_submissions(layout, download, cfg.lab.notebook), []
 
 
@@ -234,6 +233,8 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
             print(f"--only: no submission for {', '.join(unknown)} in {args.submission}",
                   file=sys.stderr)
             return 2
+    if layout in LMS_NAMES:
+        _say(args, f"recognised {LMS_NAMES[layout]} in {args.submission}")
     for name in skipped:
         _say(args, f"skipped {name}: not a notebook, a zip or a folder")
     _hash_all(subs, config_bytes)

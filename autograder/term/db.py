@@ -96,6 +96,8 @@ def connect(out, create=True):
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA foreign_keys = ON")
+    if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+        return conn                       # made before: reading it writes nothing
     with transaction(conn):
         for statement in SCHEMA.split(";\n"):
             if statement.strip():
