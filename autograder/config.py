@@ -8,6 +8,7 @@ shipped ``grading.toml`` sets every one of them explicitly.
 """
 
 import dataclasses
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -254,6 +255,24 @@ def load_config(path=None):
     return Config(**sections, questions=_questions(raw.get("questions", {}),
                                                    f"{path} [questions]"),
                   source=str(path))
+
+
+TERM_SECTIONS = ("late", "gradebook")     # how grades are kept, not how notebooks are graded
+_TABLE = re.compile(rb"^\s*\[\s*([A-Za-z0-9_-]+)")
+
+
+def grading_bytes(data):
+    """The config file's bytes without its ``[late]`` and ``[gradebook]`` tables: what
+    a saved grading depends on (a batch's content hash), so that editing the late
+    policy regrades nothing (penalties are recomputed from the database)."""
+    kept, skipping = [], False
+    for line in data.splitlines(keepends=True):
+        table = _TABLE.match(line)
+        if table:
+            skipping = table.group(1).decode() in TERM_SECTIONS
+        if not skipping:
+            kept.append(line)
+    return b"".join(kept)
 
 
 def describe(config):

@@ -18,7 +18,6 @@ import sys
 import time
 import uuid
 import zipfile
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -129,6 +128,18 @@ def test_a_submission_a_day_and_a_half_late_loses_20_percent_until_extended(term
     data = json.loads((out / "alice" / "results.json").read_text())
     assert data["score"] == 80 and "20% of the maximum points deducted" in data["output"]
     assert "Late penalty: -20 points" in (out / "alice" / "feedback.html").read_text()
+
+    # editing the late policy regrades nothing; the penalty follows the config
+    milder = term_class.tmp / "milder.toml"
+    milder.write_text(term_class.config.read_text().replace("penalty_per_day = 0.10",
+                                                            "penalty_per_day = 0.05"))
+    command = list(term_class.command)
+    command[command.index("--config") + 1] = milder
+    for config, final in ((milder, "90"), (term_class.config, "80")):
+        command[command.index("--config") + 1] = config
+        rerun = grade_py(*command)
+        assert rerun.returncode == 0 and "0 to grade" in rerun.stderr, rerun.stderr[-3000:]
+        assert gradebook(out)["alice"]["final"] == final
 
     proc = grade_py("extend", out, "S1001", "--until", "2026-12-04T00:00:00+08:00",
                     "--reason", "medical certificate")

@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
-from ..config import DEFAULT_CONFIG, load_config
+from ..config import DEFAULT_CONFIG, grading_bytes, load_config
 from ..lab import load_lab
 from . import store
 from .discover import SubmissionError
@@ -31,7 +31,7 @@ from .report import render_report
 from .runner.job import Job, Outcome, grader_failure
 from ..term import TermError
 from ..term import db as term_db
-from ..term.roster import Student, read_roster
+from ..term.roster import Student, read_roster, resolve
 from ..term.session import (Term, class_rows, items, match, publish, read_times, standings,
                             write_items)
 
@@ -195,6 +195,13 @@ def _term_end(args, out, cfg, term, entries, subs):
     return entries, standing, rows
 
 
+def _key_of(students, name):
+    try:
+        return resolve(students, name).key
+    except TermError:
+        return name                           # reported below as having no submission
+
+
 def main(submissions, out, config=None, jobs=None, force=False, only=None, scale=None,
          scheduler=None, device=None, quiet=False, roster=None, times=None, by=None):
     """Grade every submission in the folder or LMS download ``submissions`` into
@@ -205,7 +212,7 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
     config_path = Path(args.config or DEFAULT_CONFIG)
     cfg = load_config(config_path)
     lab = load_lab(cfg)
-    config_bytes = config_path.read_bytes()
+    config_bytes = grading_bytes(config_path.read_bytes())   # [late] edits regrade nothing
     out = Path(args.out)
     try:
         layout, subs, skipped = _find(args, out, cfg)
@@ -227,6 +234,8 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
     except TermError as e:
         print(e, file=sys.stderr)
         return 2
+    if args.only and students:                 # any roster id names a student
+        args.only = [_key_of(students, name) for name in args.only]
     if args.only:
         unknown = sorted(set(args.only) - {s.sid for s in subs})
         if unknown:

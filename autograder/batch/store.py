@@ -6,6 +6,7 @@
     OUT/<id>/batch.json           written last: which notebook bytes + config were graded
     OUT/batch.log                 one JSON line per grading, in the order they finished
     OUT/gradebook.csv, OUT/report.html, OUT/similarity.csv   the class's files
+    OUT/gradebook.db, OUT/items.csv                          the term's (autograder.term)
 
 Every file is written atomically (temporary file + rename) and ``batch.json``
 last, so a batch killed at any moment leaves each student either completely
@@ -23,7 +24,8 @@ from .feedback import render_feedback
 
 MARKER = "batch.json"
 LOG, GRADEBOOK, REPORT, SIMILARITY = "batch.log", "gradebook.csv", "report.html", "similarity.csv"
-CLASS_FILES = (GRADEBOOK, REPORT, SIMILARITY, LOG)   # no student id may take these names
+CLASS_FILES = (GRADEBOOK, REPORT, SIMILARITY, LOG,   # no student id may take these names
+               "gradebook.db", "items.csv")         # autograder.term's
 
 
 def digest(notebook, config_bytes):

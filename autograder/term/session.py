@@ -22,7 +22,10 @@ ID_KINDS = {"canvas": ("lms_id", "Canvas user id"), "moodle": ("participant",
 
 
 def config_digest(config_path):
-    return hashlib.sha256(Path(config_path).read_bytes()).hexdigest()
+    """The hash of what a grading depends on in the config (not [late], [gradebook])."""
+    from ..config import grading_bytes
+
+    return hashlib.sha256(grading_bytes(Path(config_path).read_bytes())).hexdigest()
 
 
 def read_times(path, students):
