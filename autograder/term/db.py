@@ -22,6 +22,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..results import clean_text
 from .roster import Student
 
 FILE = "gradebook.db"
@@ -73,6 +74,22 @@ CREATE TRIGGER IF NOT EXISTS log_append_only_delete BEFORE DELETE ON log
 """
 
 
+class _Connection(sqlite3.Connection):
+    """A connection that stores, and looks up, text UTF-8 cannot encode (a file
+    name that is not UTF-8 gives an id with lone surrogates) escaped as the
+    result files write it (``results.clean_text``)."""
+
+    def execute(self, sql, params=()):
+        return super().execute(sql, _clean(params))
+
+    def executemany(self, sql, rows):
+        return super().executemany(sql, (_clean(p) for p in rows))
+
+
+def _clean(params):
+    return [clean_text(p) if isinstance(p, str) else p for p in params]
+
+
 def now():
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
@@ -93,7 +110,8 @@ def connect(out, create=True):
     path = Path(out) / FILE
     if not create and not path.exists():
         return None
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                           factory=_Connection)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA foreign_keys = ON")
     if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
@@ -139,25 +157,26 @@ def finish_run(conn, run):
 
 
 def set_roster(conn, fmt, students, extra, source, by, run):
-    """Replace the roster (students who submitted without being on it stay)."""
+    """Replace the roster (students who submitted without being on it stay); a
+    roster that changed is logged."""
     with transaction(conn):
-        before = conn.execute("SELECT count(*) FROM students WHERE on_roster").fetchone()[0]
+        fields = ("key", "name", "lms_id", "sis_id", "login", "email", "participant", "section")
+        before = [tuple(r) for r in conn.execute(
+            f"SELECT {', '.join(fields)} FROM students WHERE on_roster ORDER BY position")]
+        after = [tuple(getattr(s, f) for f in fields) for s in students]
         conn.execute("UPDATE students SET on_roster = 0, position = NULL")
-        for position, s in enumerate(students):
+        for position, row in enumerate(after):
             conn.execute(
-                "INSERT INTO students (key, name, lms_id, sis_id, login, email, participant, "
-                "section, on_roster, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?) "
-                "ON CONFLICT (key) DO UPDATE SET name = excluded.name, lms_id = excluded.lms_id, "
-                "sis_id = excluded.sis_id, login = excluded.login, email = excluded.email, "
-                "participant = excluded.participant, section = excluded.section, "
-                "on_roster = 1, position = excluded.position",
-                (s.key, s.name, s.lms_id, s.sis_id, s.login, s.email, s.participant, s.section,
-                 position))
+                f"INSERT INTO students ({', '.join(fields)}, on_roster, position) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?) ON CONFLICT (key) DO UPDATE SET "
+                + ", ".join(f"{f} = excluded.{f}" for f in fields[1:])
+                + ", on_roster = 1, position = excluded.position", (*row, position))
         for key, value in (("roster_format", fmt), ("roster_columns", "\t".join(extra)),
                            ("roster_source", str(source))):
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
-        log(conn, "roster", by=by, old=f"{before} students", new=f"{len(students)} students",
-            reason=f"from {source} ({fmt})", run=run)
+        if before != after:
+            log(conn, "roster", by=by, old=f"{len(before)} students",
+                new=f"{len(after)} students", reason=f"from {source} ({fmt})", run=run)
 
 
 def meta(conn, key, default=""):

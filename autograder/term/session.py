@@ -13,7 +13,7 @@ from . import TermError, db
 from .items import item_rows, render_items
 from .late import parse_time
 from .roster import resolve
-from .scores import Standing, standing
+from .scores import standing
 
 MISSING, NOT_ON_ROSTER = "missing", "not_on_roster"
 ITEMS = "items.csv"
@@ -216,6 +216,3 @@ def items(conn, keys):
 def write_items(out, rows):
     write_text_atomic(Path(out) / ITEMS, render_items(rows))
 
-
-__all__ = ["Standing", "Term", "match", "read_times", "class_rows", "standings", "publish",
-           "items", "write_items", "all_standings", "db_status"]
