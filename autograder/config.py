@@ -30,7 +30,8 @@ class ConfigError(Exception):
 SEED_RANGE = (0, 2**32 - 1)     # what numpy's and paddle's seeding accept
 
 
-def setting(default, help, choices=None, bounds=None, check=None):  # noqa: A002 - the field's description
+def setting(default, help, choices=None, bounds=None,  # noqa: A002 - the field's description
+            check=None):
     """A config field: its default, its description and its allowed values
     (``choices``, or ``bounds = (lowest, highest)`` inclusive, None for open, or
     ``check(value, where)`` returning the value or raising ConfigError)."""

@@ -260,7 +260,7 @@ class GradingResult:
     def to_gradescope(self):
         final = (self.term or {}).get("final")
         return {
-            "score": self.score if final is None else final,   # Gradescope: overrides the tests' sum
+            "score": self.score if final is None else final,   # Gradescope: overrides the sum
             "execution_time": round(self.execution_time, 2),
             "output": self.summary_md() + self.term_md(),
             "output_format": "md",

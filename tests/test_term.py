@@ -90,6 +90,8 @@ def test_canvas_download_and_roster_give_one_row_per_student(term_class):
     # each student graded once; the stranger graded too, never dropped
     graded = db_rows(out, "SELECT student, count(*) FROM gradings GROUP BY student")
     assert dict(graded) == {sid: 1 for sid in [*EXPECTED_TOTALS, "9999"]}
+    totals = dict(db_rows(out, "SELECT student, total FROM gradings"))
+    assert {sid: f"{totals[sid]:g}" for sid in EXPECTED_TOTALS} == EXPECTED_TOTALS
     logged = [json.loads(line)["student_id"] for line in
               (out / "batch.log").read_text().splitlines()]
     assert sorted(logged) == sorted([*EXPECTED_TOTALS, "9999"])
@@ -333,13 +335,20 @@ def test_gradescope_export_with_its_metadata_in_a_zip(tmp_path):
     :sid: "1002"
     :email: bo@x.edu
   :created_at: 2026-12-01 09:00:00 -0800
+:submission_779:
+  :submitters:
+  - :name: Mallory
+    :sid: ../../escaped
+    :email: ../m
 """
     path = make_zip(tmp_path / "export.zip", {
         "assignment_1_export/submission_metadata.yml": metadata,
         "assignment_1_export/submission_777/regularization.ipynb": b"{1}",
-        "assignment_1_export/submission_778/work/lab.ipynb": b"{2}"})
+        "assignment_1_export/submission_778/work/lab.ipynb": b"{2}",
+        "assignment_1_export/submission_779/lab.ipynb": b"{3}"})
     layout, subs = found(path)
-    assert layout == "gradescope" and sorted(subs) == ["1001", "1002"]
+    assert layout == "gradescope" and sorted(subs) == ["1001", "1002", "submission_779"]
+    assert subs["submission_779"].submitters[0]["sid"] == "../../escaped"   # kept, not a path
     assert subs["1001"].submitted_at == "2026-12-02T10:30:00+08:00"
     assert subs["1001"].history == "1 earlier submissions"
     assert subs["1001"].submitters[0]["email"] == "ann@x.edu"

@@ -1,11 +1,12 @@
 """The class's state, one entry per student, and ``gradebook.csv``.
 
 Columns: ``student_id``, one per question (its points), ``total`` (automatic),
-then ``scaled_total`` when ``--scale`` is given, ``late_penalty``,
-``adjustments`` and ``final`` (from the gradebook database: ``autograder.term``),
-``status`` and ``message``. Score cells are empty unless the student was graded
-("graded", or "not_on_roster" for a graded stranger), so importing the file
-never turns a grader or packaging problem into a zero.
+``scaled_total`` when ``--scale`` is given, ``late_penalty``, ``adjustments``,
+``final``, ``status`` and ``message``. With ``standings`` (from the gradebook
+database, ``autograder.term``) the points are the database's grading of each
+student. Score cells are empty unless the student was graded ("graded", or
+"not_on_roster" for a graded stranger), so importing the file never turns a
+grader or packaging problem into a zero.
 """
 
 import csv
@@ -112,14 +113,16 @@ def render_gradebook(entries, maxima, scale=None, standings=None):
     writer.writerow(columns)
     for e in entries:
         scores = [""] * (len(columns) - 6)
-        if e.result is not None:
-            got = e.result.question_scores()
-            scores = [_number(got.get(q, (0.0, 0.0))[0]) for q in maxima]
-            scores.append(_number(e.result.score))
-            if scale:
-                scores.append(f"{round(e.result.score * scale / e.result.max_score, 2):g}"
-                              if e.result.max_score else "")
         st = standings.get(e.sid)
+        if e.result is not None:
+            got = {q: points for q, (points, _) in e.result.question_scores().items()}
+            total, out_of = e.result.score, e.result.max_score
+            if st is not None and st.automatic is not None:     # the database's grading
+                got, total = st.questions, st.automatic
+            scores = [_number(got.get(q, 0.0)) for q in maxima]
+            scores.append(_number(total))
+            if scale:
+                scores.append(f"{round(total * scale / out_of, 2):g}" if out_of else "")
         message = one_line("; ".join(_term_notes(st) + ([e.message] if e.message else [])))
         writer.writerow([csv_cell(e.sid), *scores, *_term_cells(st), csv_cell(e.status),
                          csv_cell(message)])

@@ -36,6 +36,9 @@ MOODLE = re.compile(r"^(?P<who>.+)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]
                     r"(?:_(?P<file>.*))?$")
 GRADESCOPE = re.compile(r"^submission_(?P<id>\d+)$")
 GRADESCOPE_METADATA = "submission_metadata.yml"
+GRADESCOPE_TIME = re.compile(r"^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(?:\.\d+)?\s*"
+                             r"(?:([+-]\d\d):?(\d\d)|(Z|UTC))?$")
+SAFE_ID = re.compile(r"^[A-Za-z0-9@+_-][A-Za-z0-9@+._-]{0,127}$")   # a folder name in OUT/
 NAMES = {"canvas": "a Canvas \"Download Submissions\" download",
          "moodle": "a Moodle \"Download all submissions\" download",
          "gradescope": "a Gradescope \"Export Submissions\" download"}
@@ -256,7 +259,10 @@ def _gradescope(download, expected):
         submitters = [{k: str(v) for k, v in s.items()} for s in meta.get("submitters") or []
                       if isinstance(s, dict)]
         first = submitters[0] if submitters else {}
-        lms_id = first.get("sid") or first.get("email") or m["id"]
+        # students may edit their SID on Gradescope: one that is no safe folder name
+        # ("../x") is not used as the id
+        lms_id = next((i for i in (first.get("sid"), first.get("email"))
+                       if i and SAFE_ID.match(i)), top)
         history = meta.get("history") or []
         fields = dict(lms_id=lms_id, who=first.get("name", ""), layout="gradescope",
                       id_kind="gradescope", submitters=submitters,
@@ -271,8 +277,7 @@ def _gradescope_time(text):
     """Gradescope's ``2026-12-01 23:59:58.123456 -0800`` as ISO 8601."""
     if not text:
         return None
-    m = re.match(r"^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(?:\.\d+)?\s*(?:([+-]\d\d):?(\d\d)|(Z|UTC))?$",
-                 str(text).strip())
+    m = GRADESCOPE_TIME.match(str(text).strip())
     if m is None:
         return None
     zone = f"{m[3]}:{m[4]}" if m[3] else "+00:00" if m[5] else ""

@@ -41,8 +41,9 @@ CREATE TABLE IF NOT EXISTS runs (
     finished_at TEXT, config_digest TEXT);
 CREATE TABLE IF NOT EXISTS submissions (
     id INTEGER PRIMARY KEY, student TEXT NOT NULL, source TEXT NOT NULL,
-    sha256 TEXT NOT NULL DEFAULT '', digest TEXT, layout TEXT NOT NULL, lms_id TEXT NOT NULL DEFAULT '',
-    matched_by TEXT NOT NULL DEFAULT '', submitted_at TEXT, time_source TEXT,
+    sha256 TEXT NOT NULL DEFAULT '', digest TEXT, layout TEXT NOT NULL,
+    lms_id TEXT NOT NULL DEFAULT '', matched_by TEXT NOT NULL DEFAULT '', submitted_at TEXT,
+    time_source TEXT,
     flagged_late INTEGER NOT NULL DEFAULT 0, history TEXT NOT NULL DEFAULT '',
     status TEXT NOT NULL, message TEXT NOT NULL DEFAULT '', first_seen TEXT NOT NULL,
     last_seen TEXT NOT NULL, current INTEGER NOT NULL DEFAULT 0,
@@ -327,9 +328,15 @@ def add_adjustment(conn, key, question, kind, value, reason, private, base, by):
         conn.execute("INSERT INTO adjustments (student, question, kind, value, reason, private, "
                      "base, by, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      (key, question, kind, value, reason, int(private), base, by, now()))
-        what = f"{value:+g} points" if kind == "points" else f"set to {value:g}"
         log(conn, "adjustment", by=by, student=key, old=None,
-            new=f"{question or 'total'}: {what}", reason=reason)
+            new=describe({"question": question, "kind": kind, "value": value}), reason=reason)
+
+
+def describe(adjustment):
+    """``q3_l2: +3 points``, ``total: set to 80``."""
+    a = adjustment
+    change = f"{a['value']:+g} points" if a["kind"] == "points" else f"set to {a['value']:g}"
+    return f"{a['question'] or 'total'}: {change}"
 
 
 def undo_adjustment(conn, key, by, reason="undone"):
@@ -341,10 +348,7 @@ def undo_adjustment(conn, key, by, reason="undone"):
             return None
         conn.execute("UPDATE adjustments SET undone_at = ?, undone_by = ? WHERE id = ?",
                      (now(), by, row["id"]))
-        log(conn, "undo adjustment", by=by, student=key,
-            old=f"{row['question'] or 'total'}: "
-            + (f"{row['value']:+g} points" if row["kind"] == "points" else f"set to {row['value']:g}"),
-            new=None,
+        log(conn, "undo adjustment", by=by, student=key, old=describe(row), new=None,
             reason=reason)
     return row
 

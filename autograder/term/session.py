@@ -57,9 +57,9 @@ def _match_one(sub, students):
         found = [s for s in students if getattr(s, field) == sub.lms_id]
         if len(found) == 1:
             return found[0], f"{label} {sub.lms_id}"
-    if kind == "gradescope":
+    if kind == "gradescope":     # the email first: verified, while a student may edit the SID
         for submitter in sub.submitters or [{"sid": sub.lms_id}]:
-            for field, key in (("sis_id", "sid"), ("email", "email")):
+            for field, key in (("email", "email"), ("sis_id", "sid")):
                 value = (submitter.get(key) or "").casefold()
                 found = [s for s in students if value and getattr(s, field).casefold() == value]
                 if len(found) == 1:
