@@ -116,6 +116,9 @@ class TestSpec:
                           plain=plain)
 
 
+MEASURED = " (measured {:.3g}, threshold {:.3g})"   # appended by nndl.checks.core.Verdict.describe
+
+
 @dataclass
 class TestResult:
     __test__ = False   # not a pytest test class
@@ -140,6 +143,22 @@ class TestResult:
         if self.plain:
             return f"{self.title}\n{clip(self.message)}"
         return f"**{to_markdown(self.title)}**\n\n{to_markdown(clip(self.message))}"
+
+    @property
+    def headline(self):
+        """The diagnosis as a sentence: the message without the measured value and
+        threshold that the engine appends to it (:attr:`numbers` has them)."""
+        if self.measured is None or self.threshold is None:
+            return self.message
+        suffix = MEASURED.format(self.measured, self.threshold)
+        return self.message[:-len(suffix)] if self.message.endswith(suffix) else self.message
+
+    @property
+    def numbers(self):
+        """(measured, threshold) of the check, or None when it has none."""
+        if self.measured is None or self.threshold is None:
+            return None
+        return self.measured, self.threshold
 
     @property
     def output_format(self):
