@@ -56,8 +56,18 @@ def drawable(text):
 
 @contextmanager
 def plotting():
-    """matplotlib settings for the report's plots (use around making and saving)."""
+    """matplotlib settings for the report's plots (use around making and saving).
+    font_manager's notes on the weights a CJK font lacks ("Failed to find font
+    weight normal ... now using 500") are not printed: the nearest weight is fine."""
+    import logging
+
     import matplotlib
 
-    with matplotlib.rc_context({"font.family": families()}):
-        yield
+    logger = logging.getLogger("matplotlib.font_manager")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with matplotlib.rc_context({"font.family": families()}):
+            yield
+    finally:
+        logger.setLevel(level)
