@@ -18,9 +18,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-import jinja2
-from markupsafe import Markup, escape
-
 from .. import __version__
 from ..results import clip
 
@@ -32,6 +29,8 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 def code(text):
     """``text`` escaped, its Markdown code spans (`x`, as the diagnoses write
     formulas and code) shown as <code>."""
+    from markupsafe import Markup, escape   # Jinja2's: only where pages are made (not on
+                                            # Gradescope, whose image has no Jinja2)
     return Markup(CODE_SPAN.sub(lambda m: f"<code>{m.group(1)}</code>", escape(str(text))))
 
 
@@ -118,6 +117,8 @@ def context_of(cfg):
 
 @cache
 def _environment():
+    import jinja2
+
     env = jinja2.Environment(loader=jinja2.PackageLoader(__package__, "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
