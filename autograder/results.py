@@ -140,9 +140,18 @@ class TestResult:
         if self.hidden:
             return f"**{to_markdown(self.title)}**\n\n{'passed' if self.passed else 'failed'} " \
                    "(hidden test)"
+        numbers = self.numbers_sentence()
         if self.plain:
-            return f"{self.title}\n{clip(self.message)}"
-        return f"**{to_markdown(self.title)}**\n\n{to_markdown(clip(self.message))}"
+            return f"{self.title}\n{clip(self.headline)}" + (f"\n{numbers}" if numbers else "")
+        return f"**{to_markdown(self.title)}**\n\n{to_markdown(clip(self.headline))}" + (
+            f"\n\n{to_markdown(numbers)}" if numbers else "")
+
+    def numbers_sentence(self):
+        """The detail line under a diagnosis ("Measured: 6.81e-08; the check's
+        limit: 1e-05."), or "" when the check measures nothing."""
+        if self.numbers is None:
+            return ""
+        return "Measured: {:.3g}; the check's limit: {:.3g}.".format(*self.numbers)
 
     @property
     def headline(self):

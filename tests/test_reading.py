@@ -140,7 +140,7 @@ def test_feedback_renders_titles_as_details_and_keeps_numbers_out_of_headlines(c
     row = next(r for r in page.split("<tr>") if "<code>gradient_descent</code> of" in r)
     headline, detail = row.split('<td class="msg">')[1].split('<span class="detail">')
     assert "threshold" not in headline and "6.81e-08" not in headline
-    assert "Measured: 6.81e-08; the check's limit: 1e-05." in detail
+    assert "Measured: 6.81e-08; the check&#39;s limit: 1e-05." in detail
     assert "Q4 · Gradient descent with weight decay (BatchGD): 5 / 15 " \
            '<span class="small">q4_weight_decay</span>' in page
     assert "(hidden test)" in page and "only whether it passed is shown" in page
@@ -316,3 +316,17 @@ def test_grade_runs_where_jinja2_is_not_installed(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / "results" / "sub" / "results.json").exists()
     assert "could not write feedback.html" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_gradescope_output_puts_the_numbers_on_their_own_line():
+    """results.json's test output, which students read on Gradescope, says the
+    same as feedback.html: the sentence, then the measured value and limit."""
+    from autograder.results import validate
+
+    passed = test("q1_relu.forward", True, "forward returns `max(x, 0)` (measured 0, "
+                                           "threshold 1e-05)", measured=0.0, threshold=1e-05)
+    data = result(passed).to_gradescope()
+    validate(data)
+    headline, _, detail = data["tests"][0]["output"].partition("\n\nMeasured")
+    assert headline.endswith("forward returns `max(x, 0)`") and "threshold" not in headline
+    assert detail == ": 0; the check's limit: 1e-05."

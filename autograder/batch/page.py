@@ -122,7 +122,7 @@ def _environment():
     env = jinja2.Environment(loader=jinja2.PackageLoader(__package__, "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(code=code, clip=clip, g=lambda x: f"{x:g}", sig=lambda x: f"{x:.3g}")
+    env.filters.update(code=code, clip=clip, g=lambda x: f"{x:g}")
     return env
 
 
