@@ -140,8 +140,8 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
                            only=only, scale=scale, scheduler=scheduler, device=device, quiet=quiet)
     kept, notes = saved_settings.resolve(out, {"config": config, "scale": scale})
     args.config, args.scale = kept["config"], kept["scale"]
-    for note in notes:
-        _say(args, f"keeping {note}")
+    for note in notes:               # even with -q: they change what is graded or written
+        print(f"keeping {note}", file=sys.stderr)
     config_path = Path(args.config or DEFAULT_CONFIG)
     cfg = load_config(config_path)
     lab = load_lab(cfg)

@@ -18,6 +18,9 @@ from ..results import write_json_atomic
 from .store import SETTINGS as FILE
 
 SAVED = ("config", "scale")          # keys of the batch's arguments that are kept
+VALID = {"config": lambda v: isinstance(v, str) and bool(v),      # a hand-edited file's
+         "scale": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)   # nonsense
+         and v > 0}                                                # is ignored
 
 
 def _absolute(key, value):
@@ -30,7 +33,9 @@ def load(out):
         saved = json.loads((Path(out) / FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return {k: v for k, v in saved.items() if k in SAVED} if isinstance(saved, dict) else {}
+    if not isinstance(saved, dict):
+        return {}
+    return {k: v for k, v in saved.items() if k in VALID and VALID[k](v)}
 
 
 def resolve(out, given):
@@ -42,7 +47,8 @@ def resolve(out, given):
         value = _absolute(key, given.get(key))
         if value is None and saved.get(key) is not None:
             value = saved[key]
-            notes.append(f"--{key} {value} (saved in {Path(out) / FILE} by an earlier run; "
+            shown = f"{value:g}" if isinstance(value, float) else value
+            notes.append(f"--{key} {shown} (saved in {Path(out) / FILE} by an earlier run; "
                          f"give --{key} to change it, or delete that file)")
         settings[key] = value
     return settings, notes
