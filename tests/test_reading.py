@@ -202,6 +202,22 @@ def test_every_entry_is_a_student_whatever_the_case_of_its_extension(tmp_path):
     assert skipped == ["gina.pdf", "pat.pdf"]
 
 
+def test_a_student_folder_holding_an_export_zip_is_read_as_on_gradescope(tmp_path):
+    """One rule for a student's folder: its notebooks, else those in its zips."""
+    from autograder.batch.discover import discover
+    from autograder.gradescope.run import find_notebook
+
+    (tmp_path / "rae" / "upload").mkdir(parents=True)
+    with zipfile.ZipFile(tmp_path / "rae" / "upload" / "export.zip", "w") as z:
+        z.writestr("regularization.ipynb", "{1}")
+        z.writestr("regularization.pdf", "%PDF")
+    (sub,), _ = discover(tmp_path, expected="regularization.ipynb")
+    assert sub.ok and sub.read() == b"{1}"
+    assert sub.source == "rae/upload/export.zip:regularization.ipynb"
+    path, _ = find_notebook(tmp_path / "rae", "regularization.ipynb", extract_dir=tmp_path)
+    assert path.read_bytes() == sub.read()
+
+
 def test_a_class_folder_with_a_pdf_and_an_upper_case_extension(tmp_path, short_config):
     """gina.pdf and oli.IPYNB used to be only "skipped" on stderr. A rerun with
     --only keeps the folder's --scale (and config) and says so."""

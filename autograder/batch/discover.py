@@ -3,8 +3,9 @@
 Accepted layouts (entries directly inside the folder)::
 
     alice.ipynb               a notebook; the id is the file stem
-    bob/lab.ipynb             a folder holding one notebook (searched recursively);
-                              the id is the folder name
+    bob/lab.ipynb             a folder holding one notebook (searched recursively;
+                              without one, the notebook inside a zip in it, as on
+                              Gradescope); the id is the folder name
     carol.zip                 otter's ``grader.export()`` zip; the id is the zip stem,
                               the notebook is the zip's only ``.ipynb`` member
 
@@ -99,14 +100,25 @@ def _choose(sub, names, expected, where):
 
 
 def _from_folder(root, folder, expected):
-    found = sorted(p.relative_to(folder) for p in folder.rglob("*")
-                   if p.suffix.lower() == NOTEBOOK and p.is_file()
-                   and not ignored(p.relative_to(folder).parts))
+    """A student's folder: its notebooks (searched recursively), or, when it has
+    none, the notebooks inside its zips -- the rule Gradescope applies to its
+    submission folder (``gradescope.run.find_notebook``)."""
+    files = [p for p in sorted(folder.rglob("*"))
+             if p.is_file() and not ignored(p.relative_to(folder).parts)]
+    found = {p.relative_to(folder).as_posix(): (p, None) for p in files
+             if p.suffix.lower() == NOTEBOOK}
+    if not found:
+        for z in (p for p in files if p.suffix.lower() == ZIP):
+            try:
+                members = zip_notebooks(z)
+            except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError):
+                continue
+            found.update({f"{z.relative_to(folder).as_posix()}/{m}": (z, m) for m in members})
     sub = Submission(folder.name, folder.name + "/")
-    chosen = _choose(sub, [p.as_posix() for p in found], expected, "folder")
+    chosen = _choose(sub, list(found), expected, "folder")
     if chosen is not None:
-        sub.path = folder / chosen
-        sub.source = str(sub.path.relative_to(root))
+        sub.path, sub.member = found[chosen]
+        sub.source = str(sub.path.relative_to(root)) + (f":{sub.member}" if sub.member else "")
     return sub
 
 
