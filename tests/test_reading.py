@@ -274,6 +274,16 @@ def test_grade_writes_a_documented_place_and_quiet_prints_the_total(tmp_path):
                                         "/results.json)"]
 
 
+def test_grade_given_a_class_folder_says_to_use_batch(tmp_path):
+    for sid in ("ann", "ben"):
+        (tmp_path / "class" / f"{sid}.ipynb").parent.mkdir(exist_ok=True)
+        (tmp_path / "class" / f"{sid}.ipynb").write_text("{}")
+    proc = run("grade", "class", cwd=tmp_path)
+    assert proc.returncode == 2 and "grade.py batch class --out OUT_DIR" in proc.stderr
+    assert "Traceback" not in proc.stderr and sorted(p.name for p in tmp_path.iterdir()) == [
+        "class"]
+
+
 def test_gradescope_out_is_a_folder_and_leaves_nothing_behind(tmp_path):
     existing = tmp_path / "EXISTING"
     existing.mkdir()

@@ -25,6 +25,7 @@ from ..lab import load_lab
 from ..results import GradingResult, clean_text, write_results
 
 GRADER_FAILED = 2
+USAGE_ERROR = 2
 DEFAULT_OUT = "results"      # grade.py grade X writes results/<id>/results.json
 
 
@@ -118,12 +119,18 @@ def main(notebook, results=None, out=None, config=None, device=None, quiet=False
 
     cfg = load_config(config)
     load_lab(cfg)          # a config that does not match the lab is the instructor's to fix
+    from ..batch.discover import submission
+
+    path = Path(notebook)
+    found = submission(path.parent, path, cfg.lab.notebook)
+    if path.is_dir() and found.status == "multiple_notebooks":     # a class, most likely
+        print(clean_text(f"{path} holds several notebooks and none is named "
+                         f"{cfg.lab.notebook}: to grade a class, grade.py batch {path} --out "
+                         "OUT_DIR; for one student, keep one notebook"), file=sys.stderr)
+        return USAGE_ERROR
     as_batch = results is None            # OUT/<id>/, the batch's layout
     if as_batch:
-        from ..batch.discover import submission
-
-        path = Path(notebook)
-        results = Path(out or DEFAULT_OUT) / submission(path.parent, path).sid / "results.json"
+        results = Path(out or DEFAULT_OUT) / found.sid / "results.json"
     sub, result, code = grade_submission(notebook, results, cfg, device=device)
     written = [results, Path(results).with_name(Path(results).stem + ".staff.json")]
     if as_batch:
