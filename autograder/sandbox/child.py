@@ -49,6 +49,7 @@ from contextlib import suppress
 
 from autograder.sandbox import jail, seccomp
 from autograder.sandbox.landlock import restrict
+from autograder.sandbox.policy import policy_for
 from autograder.sandbox.processes import become_subreaper, die_with_parent, kill_descendants
 
 PRINT_LIMIT = 64 * 1024          # bytes of Python-level output kept per worker
@@ -139,7 +140,7 @@ def _read_roots(grader_root, workdir):
     """Folders the worker may read: the system's and Python's, never the grader's
     nor this grading's folder (the worker's own folders are added as writable),
     nor an ancestor of either, which would include it."""
-    candidates = {"/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/proc", "/sys", "/dev",
+    candidates = {"/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/proc", "/sys",
                   "/opt", sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     candidates |= {p for p in sys.path if p}
     private = [os.path.realpath(grader_root), os.path.realpath(workdir)]
@@ -155,14 +156,29 @@ def _read_roots(grader_root, workdir):
     return roots
 
 
-def _confine(request, spec, task_group, kernel):
+def _policy(request):
+    """The worker's :class:`~autograder.sandbox.policy.WorkerPolicy` for the
+    request's device ("cpu", "gpu" or "gpu:N")."""
+    device, _, index = str(request.get("device", "cpu")).partition(":")
+    return policy_for(device, gpu_index=request.get("gpu_index", int(index) if index else None),
+                      memory_bytes=request.get("memory_bytes"), scratch=request["scratch"])
+
+
+def _confine(request, spec, task_group, kernel, policy=None):
     """The jail (processes, disk, capabilities), then Landlock, seccomp and the
-    grader's modules hidden; returns a note of what was applied."""
+    grader's modules hidden, as the worker's ``policy`` says; returns a note of
+    what was applied."""
     scratch = request["scratch"]
-    notes, refuse_processes = jail.enter(scratch, task_group, kernel)
+    policy = policy or _policy(request)
+    notes, refuse_processes = jail.enter(scratch, task_group, kernel, policy.task_limit,
+                                         policy.thread_names)
+    if not policy.address_space_limit:
+        notes.append(jail.limit_memory(policy.memory_bytes, task_group))
     os.chdir(scratch)                        # the tmpfs, when one was mounted there
     os.makedirs("tmp", exist_ok=True)
-    notes.append(restrict([scratch], _read_roots(spec["grader_root"], request["workdir"])))
+    notes.append(restrict([scratch], _read_roots(spec["grader_root"], request["workdir"])
+                          + list(policy.read_roots), policy.write_devices,
+                          ioctl_devices=policy.ioctl_devices, thread_names=policy.thread_names))
     notes.append(seccomp.install(no_processes=refuse_processes))
     _hide_grader(spec["hidden_modules"])
     return "; ".join(notes)
@@ -253,12 +269,14 @@ def _worker(request, spec, progress_fd, task_group, kernel):
         die_with_parent()                 # the worker dies with the zygote
         # SIGXCPU at the soft limit reports "timeout"; SIGKILL a second later if caught
         _limit(resource.RLIMIT_CPU, int(request["cpu_limit"]) + 1, slack=1)
-        if request.get("memory_bytes"):
-            _limit(resource.RLIMIT_AS, int(request["memory_bytes"]))
+        policy = _policy(request)
+        if policy.address_space_limit and policy.memory_bytes:
+            _limit(resource.RLIMIT_AS, int(policy.memory_bytes))
         _limit(resource.RLIMIT_CORE, 0)
         _limit(resource.RLIMIT_NOFILE, OPEN_FILES)
         _redirect_output(request["log"])
         os.environ["TMPDIR"] = os.environ["MPLCONFIGDIR"] = os.path.join(request["scratch"], "tmp")
+        os.environ.update(policy.env)     # before paddle (on a GPU: before CUDA starts)
 
         import paddle
 
@@ -285,7 +303,7 @@ def _worker(request, spec, progress_fd, task_group, kernel):
         # folder, reads only system and Python folders, no sockets, no signals to the
         # zygote or the grader, and the grader's modules out of reach (each where the
         # kernel allows it)
-        note = _confine(request, spec, task_group, kernel)
+        note = _confine(request, spec, task_group, kernel, policy)
         ns = {"__name__": "__notebook__", "__builtins__": __builtins__,
               "get_ipython": _get_ipython}
         ready = time.monotonic()
