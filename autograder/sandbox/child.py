@@ -49,7 +49,7 @@ from contextlib import suppress
 
 from autograder.sandbox import jail, seccomp
 from autograder.sandbox.landlock import restrict
-from autograder.sandbox.policy import policy_for
+from autograder.sandbox.policy import policy_for, system_read_roots
 from autograder.sandbox.processes import become_subreaper, die_with_parent, kill_descendants
 
 PRINT_LIMIT = 64 * 1024          # bytes of Python-level output kept per worker
@@ -137,23 +137,9 @@ def _hide_grader(modules):
 
 
 def _read_roots(grader_root, workdir):
-    """Folders the worker may read: the system's and Python's, never the grader's
-    nor this grading's folder (the worker's own folders are added as writable),
-    nor an ancestor of either, which would include it."""
-    candidates = {"/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/proc", "/sys",
-                  "/opt", sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-    candidates |= {p for p in sys.path if p}
-    private = [os.path.realpath(grader_root), os.path.realpath(workdir)]
-    roots = []
-    for path in sorted(candidates):
-        real = os.path.realpath(path)
-        if not os.path.isdir(real):
-            continue
-        if any(real == x or x.startswith(real.rstrip("/") + "/")
-               or (real.startswith(x + "/") and "site-packages" not in real) for x in private):
-            continue
-        roots.append(real)
-    return roots
+    """Folders the worker may read (:func:`.policy.system_read_roots`): never the
+    grader's nor this grading's folder (its own folders are added as writable)."""
+    return system_read_roots(grader_root, workdir)
 
 
 def _policy(request):

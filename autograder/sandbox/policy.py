@@ -25,6 +25,7 @@ deterministic kernels.
 
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 
 from .jail import TASK_LIMIT
@@ -88,6 +89,26 @@ def policy_for(device, *, gpu_index=None, memory_bytes=None, scratch=None, root=
     return WorkerPolicy("gpu", CPU_DEVICES + present, present, tuple(dict.fromkeys(reads)),
                         gpu_env(index, scratch), False, GPU_TASK_LIMIT, memory_bytes,
                         thread_names=True)
+
+
+def system_read_roots(*private):
+    """The folders every worker may read: the system's and Python's, but none of
+    the ``private`` folders (the grader's, the grading's) nor an ancestor of
+    one, which would include it (a site-packages beneath one is fine)."""
+    candidates = {"/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/proc", "/sys",
+                  "/opt", sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    candidates |= {p for p in sys.path if p}
+    private = [os.path.realpath(p) for p in private]
+    roots = []
+    for path in sorted(candidates):
+        real = os.path.realpath(path)
+        if not os.path.isdir(real):
+            continue
+        if any(real == x or x.startswith(real.rstrip("/") + "/")
+               or (real.startswith(x + "/") and "site-packages" not in real) for x in private):
+            continue
+        roots.append(real)
+    return roots
 
 
 def cpu_env():
