@@ -46,6 +46,9 @@ DRIVER_LIBRARY_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu"
                        "/usr/lib", "/usr/local/nvidia/lib64", "/usr/local/nvidia/lib",
                        "/usr/lib/wsl/lib")
 DRIVER_LIBRARY = "libcuda.so.1"
+# the CUDA toolkit's libraries paddle loads at run time (paddle 2.6's PyPI
+# wheel ships none of them: CUDA 11.8 and cuDNN 8.6 come from the system)
+CUDA_LIBRARIES = ("libcudart.so", "libcublas.so", "libcudnn.so")
 # Processes + threads of a GPU worker: the driver starts a few threads per
 # context, paddle a pool per device plus its host pools (one thread per core
 # on a many-core grader); 512 leaves room for those on a 128-core machine and
@@ -70,24 +73,27 @@ class WorkerPolicy:
     thread_names: bool = field(default=False)   # may write /proc/self/task/*/comm
 
 
-def policy_for(device, *, gpu_index=None, memory_bytes=None, scratch=None, root="/"):
+def policy_for(device, *, gpu_index=None, memory_bytes=None, scratch=None, root="/",
+               visible=None):
     """The policy of a worker on ``device`` ("cpu" or "gpu"); a GPU worker
-    uses GPU ``gpu_index`` (0 by default, in PCI bus order) and keeps its CUDA
-    cache in ``scratch``. ``root`` is where /dev, /proc, /sys and the library
-    folders are looked up (tests point it at a fake tree); the paths in the
-    policy are always the real ones."""
+    uses GPU ``gpu_index`` (0 by default) of those the grader itself may use
+    (``visible``: its CUDA_VISIBLE_DEVICES, read from the environment by
+    default; unset, every GPU in PCI bus order) and keeps its CUDA cache in
+    ``scratch``. ``root`` is where /dev, /proc, /sys and the library folders
+    are looked up (tests point it at a fake tree); the paths in the policy are
+    always the real ones."""
     if device == "cpu":
         return WorkerPolicy("cpu", CPU_DEVICES, (), (), cpu_env(), True, TASK_LIMIT,
                             memory_bytes)
     if device != "gpu":
         raise ValueError(f"unknown device {device!r} (cpu or gpu)")
-    index = 0 if gpu_index is None else int(gpu_index)
-    nvidia = [*NVIDIA_DEVICES, f"/dev/nvidia{device_minor(index, root)}"]
+    chosen, minors = select_gpu(0 if gpu_index is None else int(gpu_index), root, visible)
+    nvidia = [*NVIDIA_DEVICES, *(f"/dev/nvidia{m}" for m in minors)]
     present = tuple(p for p in nvidia if _exists(root, p))
     reads = [p for p in (*NVIDIA_READ_ROOTS, NVIDIA_CAPS) if _exists(root, p)]
-    reads += nvidia_pci_functions(root) + driver_library_dirs(root)
+    reads += nvidia_pci_functions(root) + driver_library_dirs(root) + cuda_library_dirs(root)
     return WorkerPolicy("gpu", CPU_DEVICES + present, present, tuple(dict.fromkeys(reads)),
-                        gpu_env(index, scratch), False, GPU_TASK_LIMIT, memory_bytes,
+                        gpu_env(chosen, scratch), False, GPU_TASK_LIMIT, memory_bytes,
                         thread_names=True)
 
 
@@ -117,9 +123,10 @@ def cpu_env():
     return {"CUDA_VISIBLE_DEVICES": ""}
 
 
-def gpu_env(index, scratch=None):
-    """The environment of a worker on GPU ``index`` (see docs/gpu.md)."""
-    env = {"CUDA_VISIBLE_DEVICES": str(index),
+def gpu_env(gpu, scratch=None):
+    """The environment of a worker on GPU ``gpu`` (its CUDA_VISIBLE_DEVICES
+    value: an index in PCI bus order or a UUID; see docs/gpu.md)."""
+    env = {"CUDA_VISIBLE_DEVICES": str(gpu),
            "CUDA_DEVICE_ORDER": "PCI_BUS_ID",          # the index is nvidia-smi's
            "CUDA_CACHE_DISABLE": "1",                  # no JIT cache on disk
            "NVIDIA_TF32_OVERRIDE": "0",                # float32 matmuls in float32
@@ -140,18 +147,49 @@ def _exists(root, path):
     return os.path.lexists(_under(root, path))
 
 
-def device_minor(index, root="/"):
-    """The minor number of the ``index``-th GPU in PCI bus order, that is the N
-    of its /dev/nvidiaN (the driver's own /proc/driver/nvidia/gpus/*/information);
-    ``index`` itself when the driver does not say."""
+def gpu_table(root="/"):
+    """``[(minor, uuid)]`` of this machine's GPUs in PCI bus order, from the
+    driver's /proc/driver/nvidia/gpus/<bus>/information (the minor is the N of
+    /dev/nvidiaN)."""
     gpus = _under(root, "/proc/driver/nvidia/gpus")
+    table = []
     try:
         buses = sorted(os.listdir(gpus))
-        with open(os.path.join(gpus, buses[index], "information"), encoding="utf-8") as f:
-            found = re.search(r"^Device Minor:\s*(\d+)", f.read(), re.M)
-        return int(found.group(1)) if found else index
-    except (OSError, IndexError):
-        return index
+    except OSError:
+        return table
+    for bus in buses:
+        try:
+            with open(os.path.join(gpus, bus, "information"), encoding="utf-8") as f:
+                text = f.read()
+        except OSError:
+            continue
+        minor = re.search(r"^Device Minor:\s*(\d+)", text, re.M)
+        uuid = re.search(r"^GPU UUID:\s*(\S+)", text, re.M)
+        if minor:
+            table.append((int(minor.group(1)), uuid.group(1) if uuid else ""))
+    return table
+
+
+def select_gpu(index, root="/", visible=None):
+    """``(CUDA_VISIBLE_DEVICES value, minors of its /dev/nvidiaN)`` for the
+    ``index``-th GPU the grader may use: of ``visible`` (a CUDA_VISIBLE_DEVICES
+    value, the environment's by default: indices in PCI bus order or GPU-
+    UUIDs), or of every GPU when unset. A MIG instance (MIG-...) may be on any
+    GPU: every GPU's file then. Nothing visible: ("", ())."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES") if visible is None else visible
+    table = gpu_table(root)
+    if visible is None:
+        chosen = str(index)
+    else:
+        entries = [v.strip() for v in visible.split(",") if v.strip()]
+        if index >= len(entries):
+            return "", ()
+        chosen = entries[index]
+    if chosen.isdigit():
+        position = int(chosen)
+        return chosen, ((table[position][0] if position < len(table) else position),)
+    by_uuid = [minor for minor, uuid in table if uuid and uuid == chosen]
+    return chosen, tuple(by_uuid or (minor for minor, _ in table))
 
 
 def nvidia_pci_functions(root="/"):
@@ -213,6 +251,21 @@ def driver_library_dirs(root="/"):
             rel = "/" + os.path.relpath(real, os.path.realpath(root)).lstrip("/")
             found += [folder, rel]
     return list(dict.fromkeys(found))
+
+
+def cuda_library_dirs(root="/", search_path=None):
+    """The folders of ``LD_LIBRARY_PATH`` (or ``search_path``) that hold CUDA
+    toolkit libraries (libcudart, libcublas, libcudnn), for paddle to load."""
+    search_path = os.environ.get("LD_LIBRARY_PATH", "") if search_path is None else search_path
+    found = []
+    for folder in filter(None, search_path.split(":")):
+        try:
+            names = os.listdir(_under(root, folder))
+        except OSError:
+            continue
+        if os.path.isabs(folder) and any(n.startswith(CUDA_LIBRARIES) for n in names):
+            found.append(os.path.normpath(folder))
+    return found
 
 
 def find_driver_library(root="/"):
