@@ -2,7 +2,8 @@
 notebook whose ReLU.forward tries to open /dev/kmsg, /dev/console and the
 machine's disk for writing (never writing) sees each open refused, loses only
 q1_relu, and the other questions keep full marks -- graded as root (where file
-permissions would allow all three) and by an unprivileged user; plus the
+permissions would allow them), by an unprivileged user, and through
+Gradescope's run_autograder (root dropping to the sandbox user); plus the
 Landlock rules themselves, tried in a throwaway fork."""
 
 import ast
@@ -21,7 +22,7 @@ from autograder.sandbox import landlock
 from autograder.sandbox.policy import CPU_DEVICES, policy_for
 from autograder.sandbox.processes import in_throwaway_fork
 from conftest import BOOK, IS_ROOT, ROOT, class_sources, notebook_from, per_question, \
-    write_notebook
+    run_gradescope, write_notebook
 
 BOOKS = class_sources(BOOK)
 NEEDS_LANDLOCK = pytest.mark.skipif(landlock.abi() < 1, reason="no Landlock in this kernel")
@@ -157,6 +158,28 @@ def test_as_an_unprivileged_user(gradescope_venv):
         assert "user namespace" in staff["sandbox"], staff["sandbox"]
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="the Gradescope isolation needs root")
+def test_on_gradescope(gs_root, gradescope_venv):
+    """Gradescope's run_autograder (as root, dropping to the sandbox user):
+    the same refusals and scores."""
+    python, _ = gradescope_venv
+    write_notebook(device_notebook(), gs_root / "submission" / "regularization.ipynb")
+    proc, data = run_gradescope(gs_root, python)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    staff = json.loads((gs_root / "results" / "results.staff.json").read_text())
+    assert staff["isolation"]["active"] is True
+    log = staff["questions"]["q1_relu"]["output"]
+    outcomes = ast.literal_eval(log.split("DEVICE-OPENS", 1)[1].splitlines()[0].strip())
+    assert set(outcomes) == set(TARGETS)
+    assert all(o.startswith("refused") for o in outcomes.values()), outcomes
+    scores = {t["name"].split(".")[0]: 0 for t in data["tests"]}
+    for t in data["tests"]:
+        scores[t["name"].split(".")[0]] += t["score"]
+    assert scores["q1_relu"] < 25, data["output"]
+    assert [scores[q] for q in ("q2_dropout", "q3_l2", "q4_weight_decay")] == [25, 25, 25], \
+        data["output"]
 
 
 # -- the Landlock rules alone ------------------------------------------------------------
