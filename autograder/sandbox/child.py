@@ -255,14 +255,12 @@ def _worker(request, spec, progress_fd, task_group, kernel):
         die_with_parent()                 # the worker dies with the zygote
         # SIGXCPU at the soft limit reports "timeout"; SIGKILL a second later if caught
         _limit(resource.RLIMIT_CPU, int(request["cpu_limit"]) + 1, slack=1)
-        policy = _policy(request)
-        if policy.address_space_limit and policy.memory_bytes:
-            _limit(resource.RLIMIT_AS, int(policy.memory_bytes))
+        if request.get("memory_bytes"):
+            _limit(resource.RLIMIT_AS, int(request["memory_bytes"]))
         _limit(resource.RLIMIT_CORE, 0)
         _limit(resource.RLIMIT_NOFILE, OPEN_FILES)
         _redirect_output(request["log"])
         os.environ["TMPDIR"] = os.environ["MPLCONFIGDIR"] = os.path.join(request["scratch"], "tmp")
-        os.environ.update(policy.env)     # before paddle (on a GPU: before CUDA starts)
 
         import paddle
 
@@ -289,7 +287,7 @@ def _worker(request, spec, progress_fd, task_group, kernel):
         # folder, reads only system and Python folders, no sockets, no signals to the
         # zygote or the grader, and the grader's modules out of reach (each where the
         # kernel allows it)
-        note = _confine(request, spec, task_group, kernel, policy)
+        note = _confine(request, spec, task_group, kernel)
         ns = {"__name__": "__notebook__", "__builtins__": __builtins__,
               "get_ipython": _get_ipython}
         ready = time.monotonic()

@@ -197,20 +197,25 @@ class TaskGroup:
     ``memory_bytes``, also a memory cap (the same v2 group, or a v1 memory
     group), where this machine lets the zygote make one."""
 
-    def __init__(self, base, name, limit=TASK_LIMIT, memory_bytes=None):
+    def __init__(self, base, name, task_limit=TASK_LIMIT, memory_bytes=None):
         self.path = self.memory_path = None
-        self.limit, self.memory_bytes = limit, memory_bytes
+        self.limit, self.memory_bytes = task_limit, memory_bytes
         if base is not None:
             path = os.path.join(base, name)
             try:
                 os.mkdir(path)
                 with open(os.path.join(path, "pids.max"), "w") as f:
-                    f.write(str(limit))
+                    f.write(str(task_limit))
                 self.path = path
             except OSError:
                 self.remove(path)
         if memory_bytes and os.getuid() == 0:
             self._cap_memory(name, int(memory_bytes))
+
+    @property
+    def memory(self):
+        """Whether a memory cgroup caps the worker."""
+        return self.memory_path is not None
 
     def _cap_memory(self, name, memory_bytes):
         where = _memory_hierarchy(self.path)
