@@ -265,3 +265,29 @@ def test_a_root_worker_cannot_read_block_devices():
         assert [in_throwaway_fork(lambda: attempt(d, True)) for d in disks] == [2] * len(disks)
     finally:
         os.rmdir(scratch)
+
+
+@pytest.mark.skipif(landlock.abi() < 5, reason="ioctl rules need Landlock ABI 5")
+def test_ioctls_only_on_the_policys_ioctl_devices():
+    """The rule a GPU device file gets (ioctl allowed) against a CPU worker's
+    (ioctl refused), tried with TCGETS on /dev/null: ENOTTY when the ioctl
+    reaches the device, EACCES when Landlock stops it."""
+    import fcntl
+    import termios
+
+    scratch = tempfile.mkdtemp(prefix="nndl-landlock-")
+
+    def attempt(ioctl_devices):
+        landlock.restrict([scratch], ["/usr"], CPU_DEVICES, ioctl_devices=ioctl_devices)
+        fd = os.open("/dev/null", os.O_RDWR)
+        try:
+            fcntl.ioctl(fd, termios.TCGETS, bytes(64))
+            return 3
+        except OSError as e:
+            return {errno.ENOTTY: 1, errno.EACCES: 2}.get(e.errno, 4)
+
+    try:
+        assert in_throwaway_fork(lambda: attempt(("/dev/null",))) == 1
+        assert in_throwaway_fork(lambda: attempt(())) == 2
+    finally:
+        os.rmdir(scratch)
