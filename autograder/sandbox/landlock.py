@@ -91,21 +91,24 @@ def restrict(writable, readable=None, devices=("/dev/null",), *, ioctl_devices=(
              | (TRUNCATE if abi >= 3 else 0))
     ioctl = IOCTL_DEV if abi >= 5 else 0
     read = READ if readable is not None else 0
-    attr = _RulesetAttr(write | read | ioctl, NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 else 0,
+    handled = write | read | ioctl
+    attr = _RulesetAttr(handled, NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 else 0,
                         SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if abi >= 6 else 0)
     size = ctypes.sizeof(_RulesetAttr) if abi >= 6 else (16 if abi >= 4 else 8)
     ruleset = libc.syscall(create, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
     if ruleset < 0:
         return f"landlock: create_ruleset failed ({os.strerror(ctypes.get_errno())})"
-    device = READ_FILE | WRITE_FILE | (write & TRUNCATE)
+    device = (READ_FILE | WRITE_FILE | TRUNCATE) & handled
     rules = [(p, write | read) for p in writable]
     rules += [(p, read) for p in (readable or ()) if read]
     rules += [(p, device | (ioctl if p in ioctl_devices else 0)) for p in devices]
-    rules += [(p, READ_FILE | ioctl) for p in ioctl_devices if p not in devices]
+    rules += [(p, (READ_FILE & handled) | ioctl) for p in ioctl_devices if p not in devices]
     if thread_names:
-        rules.append(("/proc/self/task", READ | WRITE_FILE))
+        rules.append(("/proc/self/task", (READ & handled) | WRITE_FILE))
     try:
         for path, rights in rules:
+            if not rights:                       # nothing this kernel can grant
+                continue
             try:
                 fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
             except OSError:
