@@ -20,9 +20,11 @@ from types import SimpleNamespace
 
 from ..config import DEFAULT_CONFIG, grading_bytes, load_config
 from ..lab import load_lab
+from . import settings as saved_settings
 from . import store
 from .discover import SubmissionError
 from .discover import discover as find_submissions
+from .page import context as page_context
 from .gradebook import collect, one_line, question_maxima, render_gradebook
 from .lms import NAMES as LMS_NAMES
 from .lms import DownloadError, recognise
@@ -187,7 +189,7 @@ def _term_end(args, out, cfg, term, entries, subs):
     entries = class_rows(term.conn, entries, bool(term.roster()))
     standing = standings(term.conn, cfg, {e.sid: e.status for e in entries})
     for e in entries:
-        if e.result is not None and publish(out, e.sid, e.result, standing[e.sid]):
+        if e.result is not None and publish(out, e.sid, e.result, standing[e.sid], cfg):
             _say(args, f"{e.sid}: results.json and feedback.html now show the late penalty "
                        "and adjustments")
     rows = items(term.conn, [e.sid for e in entries if e.result is not None])
@@ -209,10 +211,15 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
     args = SimpleNamespace(submission=submissions, out=out, config=config, jobs=jobs, force=force,
                            only=only, scale=scale, scheduler=scheduler, device=device, quiet=quiet,
                            roster=roster, times=times, by=by)
+    kept, notes = saved_settings.resolve(out, {"config": config, "scale": scale})
+    args.config, args.scale = kept["config"], kept["scale"]
+    for note in notes:               # even with -q: they change what is graded or written
+        print(f"keeping {note}", file=sys.stderr)
     config_path = Path(args.config or DEFAULT_CONFIG)
     cfg = load_config(config_path)
     lab = load_lab(cfg)
-    config_bytes = grading_bytes(config_path.read_bytes())   # [late] edits regrade nothing
+    config_file_bytes = config_path.read_bytes()
+    config_bytes = grading_bytes(config_file_bytes)       # [late] edits regrade nothing
     out = Path(args.out)
     try:
         layout, subs, skipped = _find(args, out, cfg)
@@ -236,6 +243,7 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
         return 2
     if args.only and students:                 # any roster id names a student
         args.only = [_key_of(students, name) for name in args.only]
+    saved_settings.save(out, kept)
     if args.only:
         unknown = sorted(set(args.only) - {s.sid for s in subs})
         if unknown:
@@ -245,7 +253,8 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
     if layout in LMS_NAMES:
         _say(args, f"recognised {LMS_NAMES[layout]} in {args.submission}")
     for name in skipped:
-        _say(args, f"skipped {name}: not a notebook, a zip or a folder")
+        _say(args, f"not a submission: {name} (not a notebook, a zip or a folder); its "
+                   "student gets a gradebook row with the status not_a_notebook")
     _hash_all(subs, config_bytes)
     term = Term(out, cfg, config_path, args.by)
     if roster is not None:
@@ -285,8 +294,9 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
     except Exception:  # noqa: BLE001 - a flag for staff must not cost the gradebook
         _say(args, f"similarity could not be computed:\n{traceback.format_exc()}")
         similar = None
-    store.write_text_atomic(out / store.REPORT, render_report(entries, maxima, similar,
-                                                              items=item_table))
+    store.write_text_atomic(out / store.REPORT, render_report(
+        entries, maxima, similar, context=page_context(cfg, lab, config_file_bytes),
+        items=item_table))
     term.finish()
     statuses = Counter(e.status for e in entries)
     _say(args, f"done: {len(todo)} graded in this run; the gradebook holds "

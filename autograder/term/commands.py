@@ -36,7 +36,7 @@ def refresh(out, conn, cfg, key):
 
     st = standing(conn, cfg, key, db_status(conn, key), cfg.max_score)
     if (Path(out) / key / "results.staff.json").exists() and st.automatic is not None:
-        publish(out, key, load_result(out, key), st)
+        publish(out, key, load_result(out, key), st, cfg)
     return st
 
 

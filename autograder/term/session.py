@@ -183,11 +183,12 @@ def term_view(st):
     return view if (view["late"] or view["adjustments"]) else None
 
 
-def publish(out, key, result, st):
+def publish(out, key, result, st, cfg):
     """Rewrite ``key``'s results.json and feedback.html when what they show of
-    the term (late penalty, adjustments, final score) is not ``st``'s; returns
-    whether they were rewritten."""
+    the term (late penalty, adjustments, final score) is not ``st``'s (pages as
+    the batch makes them with ``cfg``); returns whether they were rewritten."""
     from ..batch.feedback import render_feedback
+    from ..batch.page import context_of
 
     view = term_view(st)
     if json.loads(json.dumps(view)) == result.term:
@@ -195,7 +196,7 @@ def publish(out, key, result, st):
     result.term = view
     folder = Path(out) / key
     write_results(result, folder / "results.json")
-    write_text_atomic(folder / "feedback.html", render_feedback(key, result))
+    write_text_atomic(folder / "feedback.html", render_feedback(key, result, context_of(cfg)))
     return True
 
 
