@@ -228,8 +228,11 @@ def test_instructor_mistakes_exit_2_with_one_line_and_change_nothing(term_class,
     twice.write_text("student_id,name,email\nann,Ann,a@x.edu\nbob,Bob,a@x.edu\n")
     naive = tmp_path / "naive.toml"
     naive.write_text(term_class.config.read_text().replace("+08:00", ""))
-    for args, says in (([term_class.zip, "--out", out, "--roster", no_id], "no id column"),
-                       ([term_class.zip, "--out", out, "--roster", twice], "'a@x.edu' twice"),
+    config = ["--config", term_class.config]
+    for args, says in (([term_class.zip, "--out", out, "--roster", no_id, *config],
+                        "no id column"),
+                       ([term_class.zip, "--out", out, "--roster", twice, *config],
+                        "'a@x.edu' twice"),
                        ([term_class.zip, "--out", out, "--config", naive], "no time zone")):
         assert says in one_line_error(grade_py(*args))
     assert (out / "gradebook.db").read_bytes() == before
