@@ -104,8 +104,10 @@ def test_canvas_download_and_roster_give_one_row_per_student(term_class):
     assert subs["carol"][2] == 1 and subs["alice"][2] == 0
     assert subs["frank"][0].endswith("frankfrank_1006_5006_submission.zip:regularization.ipynb")
     assert subs["alice"][1] == "Canvas user id 1001" and subs["alice"][4] == "canvas"
-    assert "carol" in rows["carol"]["student_id"] and "time is not known" in \
-        rows["carol"]["message"]
+    assert "time is not known" in rows["carol"]["message"]
+    items = list(csv.DictReader(io.StringIO((out / "items.csv").read_text())))
+    assert len(items) == 18 and {r["students"] for r in items} == {"7"}
+    assert "<h2>Items</h2>" in (out / "report.html").read_text()
 
 
 def test_canvas_export_has_its_columns_points_possible_and_every_roster_student(term_class):
@@ -546,7 +548,7 @@ def test_exports_of_each_lms():
     assert rows_of(render("gradescope", students, standings, 20))[1] == ["Ann", "S1", "a@x",
                                                                           "17.5"]
     assert rows_of(render("csv", students, standings, 20))[1][6:] == [
-        "20", "2.5", "0", "17.5", "20", "graded"]
+        "20", "2.5", "0", "17.5", "20", "graded", ""]
     with pytest.raises(TermError, match="unknown export format"):
         render("excel", students, standings, 20)
     with pytest.raises(TermError, match="Moodle grading worksheet"):

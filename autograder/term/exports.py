@@ -11,7 +11,7 @@ get an empty cell, which the LMS leaves as it is.
   (needs a Moodle roster: the participant ids).
 - gradescope: ``Name, SID, Email, Score``.
 - csv: every id, the automatic points, the late penalty, the adjustments, the
-  final score and the status.
+  final score, the status and the review flag of an adjustment.
 """
 
 import csv
@@ -79,14 +79,15 @@ def gradescope(students, standings, max_points, assignment, roster_columns=(), d
 
 def plain(students, standings, max_points, assignment, roster_columns=(), default=""):
     rows = [["student_id", "name", "lms_id", "sis_id", "login", "email", "automatic",
-             "late_penalty", "adjustments", "final", "max_points", "status"]]
+             "late_penalty", "adjustments", "final", "max_points", "status", "review"]]
     for s in students:
         st = standings[s.key]
         rows.append([s.key, s.name, s.lms_id, s.sis_id, s.login, s.email,
                      _number(st.automatic), _number(st.late_points if st.automatic is not None
                                                     else None),
                      _number(st.adjustment_points if st.automatic is not None else None),
-                     _number(st.final), _number(max_points), st.status])
+                     _number(st.final), _number(max_points), st.status,
+                     getattr(st, "review", "")])
     return _csv(rows)
 
 
