@@ -8,7 +8,8 @@ parses arguments and calls the ``main(**kwargs)`` of one subcommand package.
     grade.py calibrate                                  calibrate the accuracy tests
     grade.py build                                      regenerate the notebooks
     grade.py config                                     list every setting
-    grade.py adjust|extend|changes|export OUT ...       the term (docs/term.md)
+    grade.py adjust|extend|changes|export OUT ...       the term (docs/term.md); an
+                                                        LMS's download ZIP --out OUT is a batch
 
 Shorthands: ``grade.py NOTEBOOK`` (or ``ZIP``) is ``grade``, ``grade.py DIR --out
 OUT`` is ``batch``. ``--out`` is a folder in every command (made if needed):
