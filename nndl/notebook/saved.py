@@ -86,8 +86,11 @@ def notebook_path(namespace):
     notebook of the working folder (or the one most recently saved). Raises
     LookupError saying what to pass when there is none."""
     for candidate in (namespace.get("__vsc_ipynb_file__"), os.environ.get("JPY_SESSION_NAME")):
-        if candidate and str(candidate).endswith(".ipynb") and Path(candidate).is_file():
-            return Path(candidate)
+        if not (candidate and str(candidate).endswith(".ipynb")):
+            continue
+        for path in (Path(candidate), Path.cwd() / Path(candidate).name):  # may be relative
+            if path.is_file():                                              # to the server
+                return path
     here = sorted(Path.cwd().glob("*.ipynb"), key=lambda p: p.stat().st_mtime)
     if not here:
         raise LookupError(f"no .ipynb file in {Path.cwd()}: pass the notebook's path, "
