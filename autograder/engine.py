@@ -154,7 +154,7 @@ class Grading:
         if sl.defined and not self.run_worker(sandbox, run, unit.checks, inputs):
             return self.fail(unit, "not run: the time limit for the whole submission was "
                                    "reached by earlier questions")
-        run = self.with_runtime_bindings(sandbox, run, inputs)
+        run = self.regrade_with_runtime_bindings(sandbox, run, inputs)
         if not run.slice.defined:
             return self.fail(unit, f"class {unit.graded_class} could not be graded: it is not "
                                    "defined at the top level of a code cell of the notebook")
@@ -175,7 +175,7 @@ class Grading:
         # the judging, without the workers of re-runs (counted as the question's worker)
         profile["judge"] = time.monotonic() - judged_from - (profile["worker"] - worker_before)
 
-    def with_runtime_bindings(self, sandbox, run, inputs):
+    def regrade_with_runtime_bindings(self, sandbox, run, inputs):
         """The question run again (or, when its class has no static binder, run
         at all) with the statements that bind names at run time
         (:mod:`.notebook.runtime`), when ``run`` met an undefined name that no

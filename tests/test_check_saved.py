@@ -103,6 +103,12 @@ def test_without_the_cells_source_the_kernels_input_history_is_read(tmp_path):
     assert saved_problems(path, ns) == []         # nothing to compare with: no guess
 
 
+def test_the_course_library_offers_it_as_nndl_checks_check_saved():
+    import nndl.checks
+
+    assert nndl.checks.check_saved is check_saved
+
+
 def test_which_notebook_is_checked(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)

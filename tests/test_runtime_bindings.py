@@ -35,25 +35,31 @@ def widened(target, missing, *sources):
 
 def test_an_exec_constant_comes_with_what_its_code_reads():
     static, wide, binders = widened(
-        "ReLU", {"K"}, "import numpy as np\nimport paddle\nSCALE = 2", "exec('K = np.float32(SCALE)')",
-        USES_K, "results = train(1000)")
+        "ReLU", {"K"}, "import numpy as np\nimport paddle\nSCALE = 2",
+        "exec('K = np.float32(SCALE)')", USES_K, "results = train(1000)")
     assert static == ["class ReLU:"]
     assert wide == ["import numpy as np", "SCALE = 2", "exec('K = np.float32(SCALE)')",
                     "class ReLU:"]
     assert binders == ["exec('K = np.float32(SCALE)')"]
 
 
-@pytest.mark.parametrize("binder", [
-    "globals()['K'] = 3", "globals().update(K=3)", "globals().setdefault('K', 3)",
-    "vars()['K'] = 3", "locals().__setitem__('K', 3)",
-    "import sys\nsetattr(sys.modules[__name__], 'K', 3)", "import sys\nsys.modules[__name__].K = 3",
-    "eval(compile('K = 3', 'k', 'exec'))", "for name in ['K']:\n    globals()[name] = 3",
+@pytest.mark.parametrize("cell, binder", [
+    ("globals()['K'] = 3", "globals()['K'] = 3"),
+    ("globals().update(K=3)", "globals().update(K=3)"),
+    ("globals().setdefault('K', 3)", "globals().setdefault('K', 3)"),
+    ("vars()['K'] = 3", "vars()['K'] = 3"),
+    ("locals().__setitem__('K', 3)", "locals().__setitem__('K', 3)"),
+    ("import sys\nsetattr(sys.modules[__name__], 'K', 3)",
+     "setattr(sys.modules[__name__], 'K', 3)"),
+    ("import sys\nsys.modules[__name__].K = 3", "sys.modules[__name__].K = 3"),
+    ("eval(compile('K = 3', 'k', 'exec'))", "eval(compile('K = 3', 'k', 'exec'))"),
+    ("for name in ['K']:\n    globals()[name] = 3", "for name in ['K']:"),
+    ("def setup():\n    global K\n    K = 3\nsetup()", "setup()"),
 ])
-def test_writes_to_the_modules_namespace_are_binders(binder):
-    _, wide, binders = widened("ReLU", {"K"}, USES_K, binder)
-    assert binders == [binder.splitlines()[-1] if binder.startswith("import") else
-                       binder.splitlines()[0]]
-    assert wide[-1] == binders[0] and "class ReLU:" in wide   # after the class: still run
+def test_writes_to_the_modules_namespace_are_binders(cell, binder):
+    static, wide, binders = widened("ReLU", {"K"}, USES_K, cell)
+    assert static == ["class ReLU:"] and binders == [binder]
+    assert wide[-1] == binder and "class ReLU:" in wide   # after the class: run all the same
 
 
 def test_a_decorator_or_a_factory_that_binds_the_graded_class_itself():
@@ -94,6 +100,11 @@ def test_nothing_is_added_when_the_name_has_a_static_binder_or_nothing_binds_at_
     assert widened("ReLU", {"Dropout"}, USES_K, "exec('x = 1')")[1] is None   # a graded class
     assert widened("ReLU", {"K"}, USES_K, "print(K)")[1] is None              # no binder at all
     assert widened("ReLU", {"K"}, "import paddle\nmodel.eval()", USES_K)[1] is None
+    # a missing graded class: only binders that name it (a class is bound under a name
+    # written somewhere), so a notebook without ReLU is not run for an unrelated exec
+    assert widened("ReLU", {"ReLU"}, "exec('x = 1')", "globals()['K'] = 2")[1] is None
+    assert widened("ReLU", {"ReLU"}, "exec('class ReLU:\\n    pass')")[2] == [
+        "exec('class ReLU:\\n    pass')"]
     program = program_of(USES_K, "exec('K = 1')")
     assert [st.first_line for st in runtime_binders(program, "ReLU", GRADED)] == ["exec('K = 1')"]
 
@@ -137,7 +148,8 @@ def test_a_constant_bound_by_exec_grades_full_and_a_wrong_backward_loses_only_q1
     log = right.staff["questions"]["q1_relu"]
     assert log["runtime_bindings"]["missing"] == ["EPS"]
     assert log["runtime_bindings"]["added"] == [4] and 4 in log["slice"]
-    assert all("runtime_bindings" not in right.staff["questions"][q] for q in FULL if q != "q1_relu")
+    assert all("runtime_bindings" not in right.staff["questions"][q]
+               for q in FULL if q != "q1_relu")
 
     wrong = grade("exec_wrong", {**RIGHT, "ReLU": WRONG_BACKWARD}, before=['exec("EPS = 1e-8")'])
     got = scores(wrong)

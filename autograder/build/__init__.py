@@ -55,10 +55,11 @@ MARKERS = re.compile(r"^[ \t]*# (BEGIN|END) SOLUTION( NO PROMPT)?[ \t]*(\n|\Z)",
 
 # The cell put before otter's export cell: what the grader will not see in the saved file.
 EXPORT_CALL = "grader.export("
-CHECK_SAVED = ("# Save the notebook first (Ctrl+S), then run this cell: the grader grades the saved\n"
-               "# file, and this says, per question, what this kernel has that the file does not.\n"
-               "from nndl.notebook import check_saved\n"
-               "check_saved()")
+CHECK_SAVED = (
+    "# Save the notebook first (Ctrl+S), then run this cell: the grader grades the saved\n"
+    "# file, and this says, per question, what this kernel has that the file does not.\n"
+    "from nndl.notebook import check_saved\n"
+    "check_saved()")
 
 # Cell metadata worth keeping: otter's locks and tags, and otter's own key.
 KEEP_CELL_METADATA = ("deletable", "editable", "tags", "otter")

@@ -120,15 +120,9 @@ def _parsed(st):
         return None
 
 
-def runtime_binders(program, target, others=frozenset()):
-    """The statements of ``program`` that may bind names at run time and may run
-    in ``target``'s slice, each with the reads of the code it executes added to
-    its own (``eager``/``deferred``), in notebook order."""
-    others = frozenset(others) - {target}
-    library = program.library_names()
-    trees = {st.index: _parsed(st) for st in program.statements}
-    split = {i: _split(tree) for i, tree in trees.items() if tree is not None}
-    # functions that write names when called, directly or through another one
+def _dynamic_functions(program, split):
+    """Names of the notebook's functions (and classes) whose code, when called,
+    may bind names: it writes them itself, or calls one that does."""
     dynamic = set()
     for st in program.statements:
         if st.index in split and any(_writes_names(n) for n in split[st.index][1]):
@@ -137,10 +131,47 @@ def runtime_binders(program, target, others=frozenset()):
         more = {name for st in program.statements if st.deferred & dynamic
                 for name in st.binds} - dynamic
         if not more:
-            break
+            return dynamic
         dynamic |= more
-    makers = {name: program.binders(name) for name in dynamic}
 
+
+def _leaves_the_slice(st, eager, executed, library, others, target, trees):
+    """Whether the binder ``st`` (its ``eager`` nodes, the statements of the code
+    it executes) breaks one of the slicer's exclusions: it binds, changes or
+    eagerly reads another graded class, names one without naming ``target``
+    (``trees``: its own, then those of the functions it calls), or changes a
+    library."""
+    touched = set().union(st.binds, st.changes, st.eager,
+                          *(s.binds | s.changes | s.eager for s in executed))
+    patched = set().union(st.changes, *(s.changes for s in executed)) & library
+    if any(_is_namespace(n) for n in eager):
+        patched.discard("sys")             # sys.modules[__name__]: the notebook itself
+    names_others = any(_mentions(tree, others) for tree in trees)
+    return bool(touched & others or patched) or (names_others
+                                                  and not _mentions(trees[0], {target}))
+
+
+def _with_executed_reads(st, executed):
+    """``st`` reading, besides its own names, those its executed code reads
+    before binding them (``eager``) or when its functions run (``deferred``)."""
+    reads, bound = set(), set(st.binds)
+    for s in executed:
+        reads |= s.eager - bound
+        bound |= s.binds
+    later = set().union(*(s.deferred for s in executed)) - bound
+    return replace(st, eager=st.eager | reads, deferred=st.deferred | later)
+
+
+def runtime_binders(program, target, others=frozenset(), naming=None):
+    """The statements of ``program`` that may bind names at run time and may run
+    in ``target``'s slice, each with the reads of the code it executes added to
+    its own, in notebook order; with ``naming``, only those that (or the
+    functions they call) name it: a class is bound under a name written somewhere."""
+    others = frozenset(others) - {target}
+    library = program.library_names()
+    trees = {st.index: _parsed(st) for st in program.statements}
+    split = {i: _split(tree) for i, tree in trees.items() if tree is not None}
+    dynamic = _dynamic_functions(program, split)
     chosen = []
     for st in program.statements:
         if st.index not in split:
@@ -148,24 +179,13 @@ def runtime_binders(program, target, others=frozenset()):
         eager = split[st.index][0]
         if not (any(_writes_names(n) for n in eager) or st.eager & dynamic):
             continue
+        called = [trees[d.index] for name in st.eager & dynamic for d in program.binders(name)]
+        texts = [t for t in [trees[st.index], *called] if t is not None]
         executed = _executed_code(eager)
-        touched = st.binds | st.changes | st.eager
-        touched |= set().union(*(s.binds | s.changes | s.eager for s in executed))
-        changed_libraries = set(st.changes | set().union(*(s.changes for s in executed))) & library
-        if any(_is_namespace(n) for n in eager):   # sys.modules[__name__]: the notebook itself
-            changed_libraries.discard("sys")
-        definitions = [trees[d.index] for name in st.eager & dynamic for d in makers[name]]
-        named_others = any(_mentions(tree, others) for tree in [trees[st.index], *definitions]
-                           if tree is not None)
-        if (touched & others or changed_libraries) or (named_others and not _mentions(
-                trees[st.index], {target})):
+        if _leaves_the_slice(st, eager, executed, library, others, target, texts):
             continue
-        reads, bound = set(), set(st.binds)
-        for s in executed:              # names the executed code reads before binding them
-            reads |= s.eager - bound
-            bound |= s.binds
-        later = set().union(*(s.deferred for s in executed)) - bound
-        chosen.append(replace(st, eager=st.eager | reads, deferred=st.deferred | later))
+        if naming is None or any(_mentions(t, {naming}) for t in texts):
+            chosen.append(_with_executed_reads(st, executed))
     return chosen
 
 
@@ -173,12 +193,14 @@ def with_runtime_bindings(program, sl, missing, others=frozenset()):
     """``sl`` widened with the statements that may bind names at run time and
     what they need (see the module's doc), when one of the names ``missing``
     (reported undefined when the question ran) has no static binder; else None
-    (nothing to add: the question's result stands)."""
+    (nothing to add: the question's result stands). When the missing name is
+    the graded class itself, only binders that name it count."""
     others = frozenset(others) - {sl.target}
     unseen = {name for name in missing if not program.binders(name) and name not in others}
     if not unseen:
         return None
-    binders = [st for st in runtime_binders(program, sl.target, others)
+    naming = sl.target if unseen == {sl.target} else None
+    binders = [st for st in runtime_binders(program, sl.target, others, naming)
                if st.index not in set(sl.indices)]
     if not binders:
         return None
