@@ -155,8 +155,10 @@ def test_a_constant_bound_by_exec_grades_full_and_a_wrong_backward_loses_only_q1
     got = scores(wrong)
     assert got["q1_relu"] < 25 and {q: got[q] for q in FULL if q != "q1_relu"} == {
         q: 25 for q in FULL if q != "q1_relu"}, wrong.to_text()
+    # its backward checks fail (its accuracy run may pass: the last layer still learns)
     failed = {t.name for t in wrong.tests if t.score == 0}
-    assert failed == {"q1_relu.backward_fd", "q1_relu.backward_fd_hidden"}, wrong.to_text()
+    assert {"q1_relu.backward_fd", "q1_relu.backward_fd_hidden"} <= failed
+    assert all(name.startswith("q1_relu.") for name in failed), wrong.to_text()
 
 
 def test_classes_made_by_a_decorator_and_by_a_factory(grade):
