@@ -24,8 +24,8 @@ from nndl.checks.core import Verdict, judged
 
 from .config import load_config
 from .lab import load_lab
-from .notebook import (NotebookError, own_source, parse, read_notebook, slice_for,
-                       with_runtime_bindings)
+from .notebook import (NotebookError, own_source, parse, read_notebook, runtime_note,
+                       slice_for, with_runtime_bindings)
 from .results import GradingResult, TestSpec
 from .limits import Limits, Speed, load_timing, question_limits
 from .sandbox.runner import Sandbox, SandboxError, child_root
@@ -181,29 +181,24 @@ class Grading:
         (:mod:`.notebook.runtime`), when ``run`` met an undefined name that no
         statement binds statically; else ``run`` itself. Said in the staff log
         and in the notebook's problems."""
-        cls = run.unit.graded_class
+        cls, graded = run.unit.graded_class, self.lab.graded_classes
         errors = [got.error for got in run.probed.values() if got.error] + \
             [message for _, message in run.errors.values()]
         missing = {m.group(1) for e in errors for m in _NAME_ERROR.finditer(e)}
         missing |= set() if run.slice.defined else {cls}
-        widened = with_runtime_bindings(self.program, run.slice, missing,
-                                        self.lab.graded_classes)
+        widened = with_runtime_bindings(self.program, run.slice, missing, graded)
         if widened is None:
             return run
         again = QuestionRun(run.unit, widened, run.limits, skipped=dict(run.skipped))
         if not self.run_worker(sandbox, again, run.unit.checks, inputs,
                                again=run.slice.defined):
             return run
-        names = sorted(n for n in missing if not self.program.binders(n))
-        binders = "; ".join(st.describe() for st in widened.runtime)
+        names = sorted(n for n in missing if not self.program.binders(n)
+                       and (n == cls or n not in graded))
         again.notes["runtime_bindings"] = {"missing": names, "first_slice": run.slice.indices,
-                                           "added": [st.index for st in widened.runtime]}
-        quoted = ", ".join(f"`{n}`" for n in names)
-        self.result.problems.append(
-            f"{run.unit.id} was graded with the statements that bind names at run time "
-            f"({binders}), because no plain statement of the notebook defines {quoted}: "
-            f"define {quoted} with a plain assignment, def or class at the top level of a "
-            "code cell so that the grader sees it.")
+                                           "added": [st.index for st in widened.runtime],
+                                           "binders": [st.describe() for st in widened.runtime]}
+        self.result.problems.append(runtime_note(run.unit.id, names, widened.runtime))
         return again
 
     def time_left(self, run=None, again=False):

@@ -9,7 +9,8 @@ import pytest
 
 from conftest import BOOK, class_sources, notebook_from, per_question, write_notebook
 
-from autograder.notebook import parse, runtime_binders, slice_for, with_runtime_bindings
+from autograder.notebook import (parse, runtime_binders, runtime_note, slice_for,
+                                 with_runtime_bindings)
 
 GRADED = ("ReLU", "Dropout", "BinaryCrossEntropyWithLogits", "BatchGD")
 GRADER = ("autograder", "nndl.checks")
@@ -107,6 +108,16 @@ def test_nothing_is_added_when_the_name_has_a_static_binder_or_nothing_binds_at_
         "exec('class ReLU:\\n    pass')"]
     program = program_of(USES_K, "exec('K = 1')")
     assert [st.first_line for st in runtime_binders(program, "ReLU", GRADED)] == ["exec('K = 1')"]
+
+
+def test_the_students_note_quotes_a_few_binders_and_says_what_to_do():
+    program = program_of(USES_K, *[f"exec('A{i} = 1')" for i in range(5)])
+    note = runtime_note("q1_relu", ["K"], runtime_binders(program, "ReLU", GRADED))
+    assert note == ("q1_relu was graded with the statements that bind names at run time "
+                    "(code cell 2, `exec('A0 = 1')`; code cell 3, `exec('A1 = 1')`; code cell 4, "
+                    "`exec('A2 = 1')`; and 2 more), because no plain statement of the notebook "
+                    "defines `K`: define `K` with a plain assignment, def or class at the top "
+                    "level of a code cell so that the grader sees it.")
 
 
 # -- end to end: a few notebooks, one sandbox ------------------------------------------

@@ -10,9 +10,9 @@ from nndl.notebook import (MAX_CELL_SOURCE, MAX_NOTEBOOK_BYTES, MAX_STATEMENTS, 
                            read_notebook, slice_for)
 
 from .choose import choose_notebook, ignored, zip_notebooks
-from .runtime import runtime_binders, with_runtime_bindings
+from .runtime import runtime_binders, runtime_note, with_runtime_bindings
 
 __all__ = ["MAX_CELL_SOURCE", "MAX_NOTEBOOK_BYTES", "MAX_STATEMENTS", "MAX_TOTAL_CODE",
            "NotebookError", "Program", "Slice", "choose_notebook", "class_sources",
-           "ignored", "own_source", "parse", "read_notebook", "runtime_binders", "slice_for",
-           "with_runtime_bindings", "zip_notebooks"]
+           "ignored", "own_source", "parse", "read_notebook", "runtime_binders", "runtime_note",
+           "slice_for", "with_runtime_bindings", "zip_notebooks"]

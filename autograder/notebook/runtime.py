@@ -38,6 +38,7 @@ DYNAMIC_CALLS = frozenset({"exec", "eval", "compile"})
 NAMESPACE_CALLS = frozenset({"globals", "vars", "locals"})   # at the top level: the globals
 NAMESPACE_WRITES = frozenset({"update", "setdefault", "__setitem__"})
 FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+MAX_BINDERS_NAMED = 3    # binders a student's note quotes (the staff log has them all)
 
 
 def _is_namespace(node):
@@ -209,3 +210,16 @@ def with_runtime_bindings(program, sl, missing, others=frozenset()):
     wide = slice_for(Program(statements, list(program.problems)), sl.target, others,
                      keep=frozenset(widened))
     return Slice(sl.target, wide.statements, defined=True, runtime=binders)
+
+
+def runtime_note(question, names, binders):
+    """The student's note: ``question`` was graded with the statements
+    ``binders`` because no plain statement defines ``names``, and what to do."""
+    shown = "; ".join(st.describe() for st in binders[:MAX_BINDERS_NAMED])
+    if len(binders) > MAX_BINDERS_NAMED:
+        shown += f"; and {len(binders) - MAX_BINDERS_NAMED} more"
+    quoted = ", ".join(f"`{n}`" for n in names)
+    return (f"{question} was graded with the statements that bind names at run time "
+            f"({shown}), because no plain statement of the notebook defines {quoted}: "
+            f"define {quoted} with a plain assignment, def or class at the top level of a "
+            "code cell so that the grader sees it.")
