@@ -101,6 +101,7 @@ def test_without_the_cells_source_the_kernels_input_history_is_read(tmp_path):
             saved_problems(path, {**ns, "In": ["", RELU, "%time x = 1\n" + edited]})] == [
         "q1_relu: class ReLU"]
     assert saved_problems(path, ns) == []         # nothing to compare with: no guess
+    assert saved_problems(path, {"ReLU": 5}) == []     # not a class: nothing to read
 
 
 def test_the_course_library_offers_it_as_nndl_checks_check_saved():

@@ -194,6 +194,8 @@ def class_source(cls, namespace):
 
 
 def _functions(cls):
+    if not isinstance(cls, type):           # `ReLU = None` in the kernel: nothing to read
+        return
     for value in vars(cls).values():
         value = getattr(value, "__func__", getattr(value, "fget", value))
         if hasattr(value, "__code__"):
