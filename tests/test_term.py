@@ -339,6 +339,9 @@ def test_gradescope_export_with_its_metadata_in_a_zip(tmp_path):
   - :name: Bo Lee
     :sid: "1002"
     :email: bo@x.edu
+  - :name: Cy Kim
+    :sid: "1003"
+    :email: cy@x.edu
   :created_at: 2026-12-01 09:00:00 -0800
 :submission_779:
   :submitters:
@@ -352,7 +355,9 @@ def test_gradescope_export_with_its_metadata_in_a_zip(tmp_path):
         "assignment_1_export/submission_778/work/lab.ipynb": b"{2}",
         "assignment_1_export/submission_779/lab.ipynb": b"{3}"})
     layout, subs = found(path)
-    assert layout == "gradescope" and sorted(subs) == ["1001", "1002", "submission_779"]
+    assert layout == "gradescope" and sorted(subs) == ["1001", "1002", "1003", "submission_779"]
+    assert subs["1003"].read() == b"{2}" and "group submission of Bo Lee, Cy Kim" in \
+        subs["1003"].history                        # each member of a group: their own entry
     assert subs["submission_779"].submitters[0]["sid"] == "../../escaped"   # kept, not a path
     assert subs["1001"].submitted_at == "2026-12-02T10:30:00+08:00"
     assert subs["1001"].history == "1 earlier submissions"

@@ -8,7 +8,9 @@
   ``Full Name_<participant id>_assignsubmission_file_<file>``.
 - **Gradescope** "Export Submissions": ``submission_<id>/`` folders and
   ``submission_metadata.yml`` (``:submitters:`` with ``:sid:``/``:email:``/``:name:``,
-  ``:created_at:``, ``:history:``).
+  ``:created_at:``, ``:history:``); each member of a group submission gets the
+  submission as their own (graded for each, so each has their own late penalty,
+  adjustments and feedback).
 
 :func:`recognise` says which layout a download has (None: today's layouts of
 ``discover``); :func:`submissions` turns it into one :class:`LmsSubmission`
@@ -258,18 +260,21 @@ def _gradescope(download, expected):
         meta = metadata.get(top) or {}
         submitters = [{k: str(v) for k, v in s.items()} for s in meta.get("submitters") or []
                       if isinstance(s, dict)]
-        first = submitters[0] if submitters else {}
-        # students may edit their SID on Gradescope: one that is no safe folder name
-        # ("../x") is not used as the id
-        lms_id = next((i for i in (first.get("sid"), first.get("email"))
-                       if i and SAFE_ID.match(i)), top)
         history = meta.get("history") or []
-        fields = dict(lms_id=lms_id, who=first.get("name", ""), layout="gradescope",
-                      id_kind="gradescope", submitters=submitters,
-                      submitted_at=_gradescope_time(meta.get("created_at")),
-                      history=f"{len(history)} earlier submissions" if history else "")
-        subs.append(_pick(download, fields, lms_id, files, expected,
-                          label=lambda f, top=top: f[len(top) + 1:]))
+        group = ", ".join(x.get("name") or x.get("email") or "?" for x in submitters)
+        notes = ([f"{len(history)} earlier submissions"] if history else []) + \
+            ([f"group submission of {group}"] if len(submitters) > 1 else [])
+        for submitter in submitters or [{}]:        # a group's members: one entry each
+            # students may edit their SID on Gradescope: one that is no safe folder
+            # name ("../x") is not used as the id
+            lms_id = next((i for i in (submitter.get("sid"), submitter.get("email"))
+                           if i and SAFE_ID.match(i)), top)
+            fields = dict(lms_id=lms_id, who=submitter.get("name", ""), layout="gradescope",
+                          id_kind="gradescope", submitters=[submitter] if submitter else [],
+                          submitted_at=_gradescope_time(meta.get("created_at")),
+                          history="; ".join(notes))
+            subs.append(_pick(download, fields, lms_id, files, expected,
+                              label=lambda f, top=top: f[len(top) + 1:]))
     return subs
 
 
