@@ -11,8 +11,7 @@ not known is never penalised.
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
-
+from ..config import parse_iso_time
 from . import TermError
 
 DAY = 86400.0
@@ -21,7 +20,7 @@ DAY = 86400.0
 def parse_time(text, what="the time"):
     """An aware datetime from ISO 8601 text with its offset; TermError otherwise."""
     try:
-        parsed = datetime.fromisoformat(str(text).strip())
+        parsed = parse_iso_time(str(text))
     except ValueError:
         raise TermError(f"{what} {text!r} is not an ISO 8601 time such as "
                         "2026-12-01T23:59:00+08:00") from None
