@@ -530,6 +530,22 @@ def test_final_is_automatic_minus_late_plus_adjustments_clamped(tmp_path):
     assert "review" in st.review and "changed from 7 to 4" in st.review
 
 
+def test_a_student_without_a_grading_has_a_final_score_only_when_staff_set_one(tmp_path):
+    from autograder.term import db
+    from autograder.term.scores import standing
+
+    conn = db.connect(tmp_path)
+    cfg = SimpleNamespace(late=policy(deadline=""),
+                          gradebook=SimpleNamespace(allow_extra_credit=False))
+    assert standing(conn, cfg, "gus", "missing", 20.0).final is None
+    db.add_adjustment(conn, "gus", None, "points", 5, "why", False, None, "t")
+    assert standing(conn, cfg, "gus", "missing", 20.0).final is None      # 5 more than nothing
+    db.add_adjustment(conn, "gus", None, "set", 0, "no submission: zero", False, None, "t")
+    db.add_adjustment(conn, "gus", None, "points", 2, "handed in on paper", False, None, "t")
+    st = standing(conn, cfg, "gus", "missing", 20.0)
+    assert (st.automatic, st.final) == (None, 2)
+
+
 def test_exports_of_each_lms():
     from autograder.term import TermError
     from autograder.term.exports import render

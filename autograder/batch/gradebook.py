@@ -90,9 +90,12 @@ def _number(x):
 
 
 def _term_cells(st):
-    """late_penalty, adjustments, final of a Standing (empty without a grading)."""
-    if st is None or st.automatic is None:
+    """late_penalty, adjustments, final of a Standing (empty without a grading,
+    but for a final score the staff set by hand)."""
+    if st is None or st.final is None:
         return ["", "", ""]
+    if st.automatic is None:
+        return ["", _number(st.adjustment_points), _number(st.final)]
     return [_number(st.late_points), _number(st.adjustment_points), _number(st.final)]
 
 

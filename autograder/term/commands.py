@@ -42,7 +42,9 @@ def refresh(out, conn, cfg, key):
 
 def summary(st):
     if st.automatic is None:
-        return f"{st.key}: {st.status}, no automatic score"
+        return f"{st.key}: {st.status}, no automatic score" + (
+            f"; final {st.final:g} / {st.max_points:g}, set by hand" if st.final is not None
+            else "")
     return (f"{st.key}: automatic {st.automatic:g}, late penalty {st.late_points:g}, "
             f"adjustments {st.adjustment_points:+g}, final {st.final:g} / {st.max_points:g}"
             + (f" ({st.review})" if st.review else ""))

@@ -85,7 +85,7 @@ def plain(students, standings, max_points, assignment, roster_columns=(), defaul
         rows.append([s.key, s.name, s.lms_id, s.sis_id, s.login, s.email,
                      _number(st.automatic), _number(st.late_points if st.automatic is not None
                                                     else None),
-                     _number(st.adjustment_points if st.automatic is not None else None),
+                     _number(st.adjustment_points if st.final is not None else None),
                      _number(st.final), _number(max_points), st.status,
                      getattr(st, "review", "")])
     return _csv(rows)

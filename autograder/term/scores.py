@@ -68,13 +68,33 @@ def _review(adjustments, questions, automatic):
     return "; ".join(notes)
 
 
+def _total_adjusted(total, adjustments):
+    """``total`` (None: no automatic score) after the adjustments without a question:
+    ``--set`` sets it, ``--points`` adds to it (to nothing, nothing)."""
+    for a in adjustments:
+        if not a["question"]:
+            total = a["value"] if a["kind"] == "set" else \
+                None if total is None else total + a["value"]
+    return total
+
+
+def _clamp(total, cfg, max_points):
+    high = float("inf") if cfg.gradebook.allow_extra_credit else max_points
+    return round(min(max(total, 0.0), high), 4)
+
+
 def standing(conn, cfg, key, status, max_points):
     """The :class:`Standing` of ``key`` from the database, ``status`` being the
-    gradebook's status of the student's current submission."""
+    gradebook's status of the student's current submission. A student with no
+    automatic score (missing, not gradable) has a final score only when the
+    staff set one (``adjust --set``)."""
     s = Standing(key, status, max_points, adjustments=db.adjustments(conn, key))
     sub = db.current_submission(conn, key)
     grading = db.latest_grading(conn, key, sub["digest"]) if sub and sub["digest"] else None
     if grading is None or grading["status"] != "graded" or status not in GRADED:
+        manual = _total_adjusted(None, s.adjustments)
+        if manual is not None:
+            s.final = s.adjustment_points = _clamp(manual, cfg, max_points)
         return s
     s.submitted_at = sub["submitted_at"]
     s.automatic = grading["total"]
@@ -85,12 +105,8 @@ def standing(conn, cfg, key, status, max_points):
                        "so no late penalty was applied.")
     s.late_points = round(s.late.fraction * max_points, 4)
     adjusted = sum(_apply(s.questions, s.adjustments).values())
-    total = adjusted - s.late_points
-    for a in s.adjustments:
-        if not a["question"]:
-            total = a["value"] if a["kind"] == "set" else total + a["value"]
+    total = _total_adjusted(adjusted - s.late_points, s.adjustments)
     s.adjustment_points = round(total - (s.automatic - s.late_points), 4)
-    high = float("inf") if cfg.gradebook.allow_extra_credit else max_points
-    s.final = round(min(max(total, 0.0), high), 4)
+    s.final = _clamp(total, cfg, max_points)
     s.review = _review(s.adjustments, s.questions, s.automatic)
     return s
