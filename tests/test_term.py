@@ -617,3 +617,21 @@ def test_a_private_reason_stays_staff_only(tmp_path):
     st = standing_of(tmp_path / "s", [(None, "points", -1, 14.0)])
     st.adjustments = [dict(a, private=1, reason="plagiarism suspicion") for a in st.adjustments]
     assert st.student_view()["adjustments"] == [{"question": "", "change": "-1", "reason": ""}]
+
+
+def test_the_metadata_yaml_subset_with_other_indents_and_quotes():
+    from autograder.batch.lms import parse_yaml
+
+    text = """---
+# exported
+submission_1:
+  :submitters:
+    -   :name: "Ann: the first"
+        :sid: '0012'
+    -   :name: Bo
+  :created_at: 2026-12-01 10:00:00 +0000
+  :score:
+"""
+    assert parse_yaml(text) == {"submission_1": {
+        "submitters": [{"name": "Ann: the first", "sid": "0012"}, {"name": "Bo"}],
+        "created_at": "2026-12-01 10:00:00 +0000", "score": None}}

@@ -337,7 +337,7 @@ def parse_yaml(text):
 def _block(lines, i, indent):
     """The mapping or list starting at line ``i`` with this ``indent``; returns
     (value, next line)."""
-    if i < len(lines) and lines[i][1].startswith("- ") or (i < len(lines) and lines[i][1] == "-"):
+    if i < len(lines) and (lines[i][1] == "-" or lines[i][1].startswith("- ")):
         items = []
         while i < len(lines) and lines[i][0] == indent and lines[i][1].startswith("-"):
             rest = lines[i][1][1:].strip()
@@ -345,7 +345,8 @@ def _block(lines, i, indent):
                 value, i = _block(lines, i + 1, lines[i + 1][0]) if i + 1 < len(lines) \
                     else (None, i + 1)
             elif KEY_LINE.match(rest):       # "- key: value" opens a mapping
-                inner = indent + 2
+                more = i + 1 < len(lines) and lines[i + 1][0] > indent
+                inner = lines[i + 1][0] if more else indent + 2
                 sub = [(inner, rest)]
                 j = i + 1
                 while j < len(lines) and lines[j][0] > indent:
