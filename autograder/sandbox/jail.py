@@ -66,7 +66,7 @@ def _check(result, what):
 
 
 # -- namespaces and mounts (in the worker) ---------------------------------------------
-def _new_namespaces():
+def _new_namespaces(task_limit=TASK_LIMIT):
     """A new mount namespace (and, not as root, a user namespace in which this
     process keeps its own uid and gid); returns what was made."""
     uid, gid = os.getuid(), os.getgid()
@@ -78,8 +78,8 @@ def _new_namespaces():
     Path("/proc/self/setgroups").write_text("deny")
     Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
     Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
-    resource.setrlimit(resource.RLIMIT_NPROC, (TASK_LIMIT, TASK_LIMIT))
-    return f"user namespace with at most {TASK_LIMIT} tasks"
+    resource.setrlimit(resource.RLIMIT_NPROC, (task_limit, task_limit))
+    return f"user namespace with at most {task_limit} tasks"
 
 
 def _private_mounts(scratch):
@@ -159,20 +159,28 @@ def cpu_share():
 
 
 class TaskGroup:
-    """A pids cgroup for one worker (made by a root zygote), or nothing."""
+    """A pids cgroup for one worker (made by a root zygote), or nothing; on
+    cgroup v2 with the memory controller, its ``memory.max`` is set too when
+    ``memory_bytes`` is given (``memory``: whether it was)."""
 
-    def __init__(self, base, name):
-        self.path = None
+    def __init__(self, base, name, task_limit=TASK_LIMIT, memory_bytes=None):
+        self.path, self.limit, self.memory = None, task_limit, False
         if base is None:
             return
         path = os.path.join(base, name)
         try:
             os.mkdir(path)
             with open(os.path.join(path, "pids.max"), "w") as f:
-                f.write(str(TASK_LIMIT))
+                f.write(str(task_limit))
             self.path = path
         except OSError:
             self.remove(path)
+            return
+        if memory_bytes and os.path.exists(os.path.join(path, "memory.max")):
+            with suppress(OSError), open(os.path.join(path, "memory.max"), "w") as f:
+                f.write(str(int(memory_bytes)))
+                f.flush()
+                self.memory = True
 
     def join(self):
         """Move the calling process (the worker) into the group."""
@@ -244,17 +252,18 @@ def features():
 
 
 # -- the worker's side -----------------------------------------------------------------
-def enter(scratch, task_group, kernel):
+def enter(scratch, task_group, kernel, task_limit=TASK_LIMIT):
     """Confine the calling worker (see the module doc); returns notes for the
     staff log and whether process creation must be refused by seccomp."""
     notes, capped = [], False
     if task_group is not None and task_group.path:
         task_group.join()
-        notes.append(f"pids cgroup of at most {TASK_LIMIT} tasks")
+        notes.append(f"pids cgroup of at most {task_group.limit} tasks"
+                     + (" and memory.max" if task_group.memory else ""))
         capped = True
     if kernel.get("namespaces"):
         try:
-            made = _new_namespaces()
+            made = _new_namespaces(task_limit)
             capped = capped or made.startswith("user")
             notes.append(made)
             notes += _private_mounts(scratch)
