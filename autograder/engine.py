@@ -410,6 +410,14 @@ def open_sandbox(cfg, lab=None, *, device=None, workdir=None, factory=Sandbox):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def choose_device(cfg, device=None):
+    """``(device, note)``: the device a batch grades everyone on, decided once
+    before grading anyone (the preflight, when a GPU may be used; ``note``
+    says why "auto" fell back to the CPU). GraderError when "gpu" cannot be."""
+    with open_sandbox(cfg, device=device) as sandbox:
+        return sandbox.device, sandbox.device_note
+
+
 def grade_notebook(path, config=None, *, device=None, workdir=None, sandbox_factory=Sandbox,
                    sandbox=None, progress=None):
     """Grade the notebook at ``path``; always returns a GradingResult unless the
