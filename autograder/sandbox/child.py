@@ -70,6 +70,7 @@ import sys
 import time
 import traceback
 from contextlib import suppress
+from dataclasses import replace
 
 from autograder.sandbox import jail, seccomp
 from autograder.sandbox.landlock import restrict
@@ -593,6 +594,10 @@ def _serve(spec, out, kernel):
         request = json.loads(line)
         policy = policy_for(spec["mode"], gpu_index=request.get("gpu_index"),
                             memory_bytes=request.get("memory_bytes"), scratch=request["scratch"])
+        if spec.get("cuda_build") and policy.address_space_limit:
+            # a CUDA build maps its CUDA libraries (2.6.2: 2.8 GB of address space
+            # after the import, 290 MB of data): cap the data segment instead
+            policy = replace(policy, address_space_limit=False)
         progress_fd = os.open(request["progress"], os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
         setup_r, setup_w = os.pipe()
         os.set_blocking(setup_r, False)
@@ -656,7 +661,7 @@ def main():
     mode = spec.get("mode", "cpu")
     if mode == "auto":
         mode = "gpu" if cuda else "cpu"
-    spec["mode"] = mode
+    spec["mode"], spec["cuda_build"] = mode, bool(cuda)
     if mode == "cpu":
         os.environ.update(policy_for("cpu").env)    # before paddle: a CUDA build sees no GPU
     # (matplotlib, if a notebook needs it, finds MPLBACKEND=Agg); never a reference module

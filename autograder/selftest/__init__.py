@@ -46,9 +46,7 @@ def _selftest(device, config, record, quiet):
             tempfile.TemporaryDirectory(prefix="nndl-selftest-") as tmp:
         print(f"selftest on {sandbox.device} (paddle {sandbox.info.get('paddle')}), "
               f"{len(subs)} example submissions")
-        if sandbox.device_note:
-            print(sandbox.device_note)
-        elif sandbox.preflight_report is not None:
+        if sandbox.preflight_report is not None and not sandbox.device_note:
             print(sandbox.preflight_report.message())
         for sub in subs:
             if not sub.ok:
