@@ -240,3 +240,16 @@ def test_a_cpu_build_grades_on_the_cpu_without_a_preflight(config, tmp_path, req
     with pytest.raises(GraderError, match="not compiled with CUDA"):
         with open_sandbox(config, device="gpu", workdir=tmp_path / "g"):
             pass
+
+
+def test_the_batch_report_says_why_a_gpu_was_not_used(config, lab):
+    from autograder.batch.gradebook import Entry, question_maxima
+    from autograder.batch.report import render_report
+    from autograder.results import GradingResult
+
+    note = "--device auto: grading on the CPU, not the GPU: GPU preflight failed at X: no GPU"
+    results = [GradingResult(submission=s, staff={"device_note": note}) for s in ("a", "b")]
+    entries = [Entry(s, s, "graded", "", r) for s, r in zip(("a", "b"), results)]
+    page = render_report(entries, question_maxima(config, lab))
+    assert page.count("grading on the CPU, not the GPU") == 1
+    assert "grading on the CPU" not in render_report(entries[:0], question_maxima(config, lab))
