@@ -461,8 +461,12 @@ def test_a_warm_sandbox_shows_nothing_of_one_submission_to_the_next(tmp_path, sh
 
 # -- grader errors ---------------------------------------------------------------
 
-def test_grader_error_is_recorded_per_student_and_does_not_stop_the_batch(tmp_path,
-                                                                          short_config):
+def test_device_gpu_without_cuda_stops_the_batch_before_grading_anyone(tmp_path,
+                                                                     short_config):
+    """The batch decides the device once, before grading anyone (issue 29): a GPU
+    that cannot be used is the grader's failure, not a zero for every student.
+    (A per-student grader error that does not stop the batch:
+    test_a_student_whose_results_cannot_be_saved_is_a_grader_error.)"""
     import paddle
 
     if paddle.is_compiled_with_cuda():
@@ -473,13 +477,9 @@ def test_grader_error_is_recorded_per_student_and_does_not_stop_the_batch(tmp_pa
     (subs / "b").mkdir()
     proc = run_batch(subs, out, short_config, "--device", "gpu")
     assert proc.returncode == 2
-    rows = gradebook(out)
-    assert rows["a"]["status"] == "grader_error" and rows["a"]["total"] == ""
-    assert "not compiled with CUDA" in rows["a"]["message"]
-    assert rows["b"]["status"] == "no_notebook"
-    data = json.loads((out / "a" / "results.json").read_text())
-    assert data["score"] == 0 and "Autograder failed" in data["output"]
-    assert "could not grade" in (out / "a" / "feedback.html").read_text()
+    assert "grader error: --device gpu" in proc.stderr and "not compiled with CUDA" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (out / "gradebook.csv").exists() and not (out / "a").exists()
 
 
 def test_lone_surrogates_and_non_utf8_names_do_not_stop_the_batch(tmp_path, short_config):
