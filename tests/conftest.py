@@ -268,15 +268,27 @@ def gs_root(built_zip):
     shutil.rmtree(root, ignore_errors=True)
 
 
-def run_gradescope(root, python, **extra_env):
+def gradescope_env(root, python, **extra_env):
+    """run_autograder's environment: none of the test run's NNDL_* variables."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NNDL_")}
     env.update(AUTOGRADER_ROOT=str(root), NNDL_PYTHON=python, **extra_env)
-    proc = subprocess.run(["bash", str(root / "run_autograder")], env=env, cwd="/",
+    return env
+
+
+def run_gradescope(root, python, **extra_env):
+    proc = subprocess.run(["bash", str(root / "run_autograder")],
+                          env=gradescope_env(root, python, **extra_env), cwd="/",
                           capture_output=True, text=True, timeout=900)
+    return proc, gradescope_results(root, proc.stdout[-3000:] + proc.stderr[-3000:])
+
+
+def gradescope_results(root, output=""):
+    """The validated results.json of a finished run_autograder run (``output``:
+    what it printed, shown when there is no results file)."""
     results = root / "results" / "results.json"
-    assert results.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert results.exists(), output
     data = json.loads(results.read_text())
     from autograder.results import validate
 
     validate(data)
-    return proc, data
+    return data
