@@ -20,7 +20,9 @@ unfinished grading). SIGINT (Ctrl-C) does too, unless the grader was started wit
 SIGINT ignored: a background job (``grade.py ... &``), ``nohup`` and some CI
 runners start it so, by the POSIX convention that a Ctrl-C typed for the
 foreground job must not reach them. The grader then keeps SIGINT ignored (as
-Python itself does at start-up) and is stopped by SIGTERM (``kill PID``).
+Python itself does at start-up) and is stopped by SIGTERM (``kill PID``). A
+signal the grader was started with blocked (the signal mask is inherited) is
+unblocked: SIGTERM must arrive, and the sandbox's statement clock is SIGALRM.
 """
 
 import argparse
@@ -39,6 +41,9 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+UNBLOCKED = {signal.SIGINT, signal.SIGTERM, signal.SIGALRM}   # see the module's doc
+
+
 def _stop_signals():
     """SIGTERM and SIGINT raise KeyboardInterrupt (the commands clean up their
     sandboxes on it and ``main`` exits 130), except a SIGINT the grader was
@@ -46,6 +51,7 @@ def _stop_signals():
     signal.signal(signal.SIGTERM, _interrupt)
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, UNBLOCKED)
 
 
 def _common(parser):

@@ -124,11 +124,13 @@ def patient_config(tmp_path_factory):
 
 def with_sigint(disposition):
     """A ``preexec_fn`` that starts a process with SIGINT at ``disposition``
-    (``signal.SIG_DFL`` or ``signal.SIG_IGN``) whatever the test run inherited: a
-    test run started as a background job, by nohup or by some CI runners has
-    SIGINT ignored, and a process started from it would keep it ignored."""
+    (``signal.SIG_DFL`` or ``signal.SIG_IGN``) and not blocked, whatever the test
+    run inherited: a test run started as a background job, by nohup or by some CI
+    runners has SIGINT ignored, and a process started from it would keep it
+    ignored (and blocked, were it blocked)."""
     def preexec():
         signal.signal(signal.SIGINT, disposition)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     return preexec
 
 

@@ -19,7 +19,6 @@ import stat
 import subprocess
 import sys
 import threading
-import time
 import zipfile
 from contextlib import suppress
 from pathlib import Path
@@ -388,7 +387,7 @@ def _linger():
     if os.fork() == 0:
         os.setsid()
         if os.fork() == 0:
-            ctypes.CDLL(None).prctl(15, b"nndl-linger", 0, 0, 0)
+            ctypes.CDLL(None).prctl(15, GS_LINGER.encode(), 0, 0, 0)
             for _ in range(300):
                 try:
                     open(GS_ROOT + "/results/pwned-late", "w").write("late")
@@ -403,17 +402,6 @@ class Probe:
     breached = report["uid"] == 0 or any(v == "SUCCEEDED" for v in report.values())
     _linger()
 '''
-
-
-def _lingering():
-    found = []
-    for entry in os.listdir("/proc"):
-        try:
-            if entry.isdigit() and Path(f"/proc/{entry}/comm").read_text().strip() == "nndl-linger":
-                found.append(int(entry))
-        except OSError:
-            pass
-    return found
 
 
 @pytest.fixture
@@ -452,9 +440,11 @@ def test_student_code_runs_unprivileged_and_offline(gs_root, gradescope_venv, lo
         "    def forward(self, inputs):\n        if Probe.breached:\n            return inputs * 0 - 1\n", 1)
     assert "Probe.breached" in relu
     classes = {"Probe": ATTACK, **book_classes(ReLU=relu)}
+    linger = unique_name()               # not another test run's lingering process
     nb = notebook_from(classes, imports=f"import paddle\nimport nndl.op as op\n"
                                         f"from nndl.op import Op, Optimizer\n"
-                                        f"GS_ROOT = {str(gs_root)!r}\nGS_PORT = {port}")
+                                        f"GS_ROOT = {str(gs_root)!r}\nGS_PORT = {port}\n"
+                                        f"GS_LINGER = {linger!r}")
     write_notebook(nb, gs_root / "submission" / "regularization.ipynb")
     proc, data = run_gradescope(gs_root, python)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -492,10 +482,7 @@ def test_student_code_runs_unprivileged_and_offline(gs_root, gradescope_venv, lo
     assert results.stat().st_uid == 0 and stat.S_IMODE(results.stat().st_mode) == 0o755
     assert (results / "results.json").stat().st_uid == 0
     assert "ATTACK-REPORT" not in json.dumps(data) and "ATTACK-REPORT" not in proc.stderr
-    # processes the student left behind were killed
-    deadline = time.monotonic() + 5
-    while _lingering() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _lingering() == []
-    time.sleep(0.5)
+    # processes the student left behind were killed before the grader ended (it waits
+    # until none runs), and none of their writes got into results/
+    assert processes_named(linger) == []
     assert not (results / "pwned-late").exists()

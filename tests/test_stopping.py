@@ -1,7 +1,8 @@
 """How the grader is stopped when it was started with SIGINT ignored (a
 background job ``grade.py ... &``, ``nohup``, some CI runners): it keeps SIGINT
 ignored, by the POSIX convention, and SIGTERM stops it as Ctrl-C would (exit
-130, no results file, nothing left running). See autograder/cli.py.
+130, no results file, nothing left running); and when it was started with its
+stop signals blocked (the signal mask is inherited). See autograder/cli.py.
 
 Deterministic: the notebook's ReLU waits until the test says go, and its
 Dropout waits forever (the patient config's limits are far away); the grading
@@ -68,3 +69,36 @@ def test_started_with_sigint_ignored_survives_ctrl_c_and_sigterm_stops_it(tmp_pa
         proc.wait()
         proc.stderr.close()
         go.unlink(missing_ok=True)
+
+
+def test_started_with_its_stop_signals_blocked_sigterm_still_stops_it(tmp_path, patient_config):
+    """A blocked SIGTERM would never arrive: the grader unblocks it."""
+    name = unique_name()
+    relu = class_sources(BOOK)["ReLU"].replace(
+        "        self.inputs = inputs\n",
+        f"        self.inputs = inputs\n        import time\n        {set_name(name)}\n"
+        "        while True:\n            time.sleep(1)\n")
+    nb = write_notebook(notebook_from({**class_sources(BOOK), "ReLU": relu}), tmp_path / "n.ipynb")
+    scratch, results = tmp_path / "tmp", tmp_path / "r.json"
+    scratch.mkdir()
+
+    def blocked():
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGALRM})
+
+    proc = subprocess.Popen([sys.executable, str(ROOT / "grade.py"), str(nb), "--results",
+                             str(results), "--config", str(patient_config)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, env={**os.environ, "TMPDIR": str(scratch)},
+                            preexec_fn=blocked)
+    try:
+        wait_for("the ReLU question", proc, lambda: processes_named(name))
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 130
+        stderr = proc.stderr.read()
+        assert "interrupted: grade stopped" in stderr and "Traceback" not in stderr, stderr
+        assert processes_named(name) == [] and not results.exists()
+        assert list(scratch.iterdir()) == []
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stderr.close()

@@ -218,6 +218,7 @@ def main(argv=None):
             os._exit(2)
 
     signal.signal(signal.SIGALRM, watchdog)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})   # were it blocked when started
     signal.alarm(max(1, int(args.deadline)))
     isolation_info = None
     try:
