@@ -116,6 +116,9 @@ class TestSpec:
                           plain=plain)
 
 
+MEASURED = " (measured {:.3g}, threshold {:.3g})"   # appended by nndl.checks.core.Verdict.describe
+
+
 @dataclass
 class TestResult:
     __test__ = False   # not a pytest test class
@@ -137,9 +140,34 @@ class TestResult:
         if self.hidden:
             return f"**{to_markdown(self.title)}**\n\n{'passed' if self.passed else 'failed'} " \
                    "(hidden test)"
+        numbers = self.numbers_sentence()
         if self.plain:
-            return f"{self.title}\n{clip(self.message)}"
-        return f"**{to_markdown(self.title)}**\n\n{to_markdown(clip(self.message))}"
+            return f"{self.title}\n{clip(self.headline)}" + (f"\n{numbers}" if numbers else "")
+        return f"**{to_markdown(self.title)}**\n\n{to_markdown(clip(self.headline))}" + (
+            f"\n\n{to_markdown(numbers)}" if numbers else "")
+
+    def numbers_sentence(self):
+        """The detail line under a diagnosis ("Measured: 6.81e-08; the check's
+        limit: 1e-05."), or "" when the check measures nothing."""
+        if self.numbers is None:
+            return ""
+        return "Measured: {:.3g}; the check's limit: {:.3g}.".format(*self.numbers)
+
+    @property
+    def headline(self):
+        """The diagnosis as a sentence: the message without the measured value and
+        threshold that the engine appends to it (:attr:`numbers` has them)."""
+        if self.measured is None or self.threshold is None:
+            return self.message
+        suffix = MEASURED.format(self.measured, self.threshold)
+        return self.message[:-len(suffix)] if self.message.endswith(suffix) else self.message
+
+    @property
+    def numbers(self):
+        """(measured, threshold) of the check, or None when it has none."""
+        if self.measured is None or self.threshold is None:
+            return None
+        return self.measured, self.threshold
 
     @property
     def output_format(self):

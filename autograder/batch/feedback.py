@@ -1,10 +1,13 @@
 """``feedback.html`` for one student: the total, notes about the notebook and,
-per question, each test's result (``templates/feedback.html.j2``)."""
+per question (named as the lab names it), each test's result
+(``templates/feedback.html.j2``)."""
 
 from ..results import MAX_PROBLEMS
 from .page import render
 
 
-def render_feedback(sid, result):
-    return render("feedback.html.j2", title=f"Feedback for {sid}", result=result,
+def render_feedback(sid, result, context=None):
+    """The page of ``sid``; ``context`` (:class:`.page.Context`) gives the lab's
+    name, question titles and the grader's version."""
+    return render("feedback.html.j2", context, title=f"Feedback for {sid}", result=result,
                   max_problems=MAX_PROBLEMS)
