@@ -1,5 +1,6 @@
-"""Command line of the grader (``python grade.py ...``): a thin layer that
-parses arguments and calls the ``main(**kwargs)`` of one subcommand package.
+"""Command line of the grader (``python grade.py ...`` or ``nndl-grade ...``): a
+thin layer that parses arguments and calls the ``main(**kwargs)`` of one
+module of :mod:`autograder.commands`.
 
     grade.py grade SUBMISSION [--out OUT | --results FILE]   grade one submission
     grade.py batch SUBMISSIONS_DIR --out OUT_DIR        grade a class
@@ -31,11 +32,13 @@ unblocked: SIGTERM must arrive, and the sandbox's statement clock is SIGALRM.
 """
 
 import argparse
-import importlib
 import signal
 import sys
 from pathlib import Path
 
+from .batch.lms import DownloadError, recognise
+from .commands import (adjust, batch, build, calibrate, changes, config, export, extend, grade,
+                       gradescope, selftest)
 from .config import ConfigError
 from .term import TermError
 
@@ -217,8 +220,6 @@ def _download(value):
 def _lms_download(path):
     """Whether ``path`` is an LMS's submissions zip (``grade.py ZIP --out OUT`` is
     then a batch; another zip is one student's, for ``grade``)."""
-    from .batch.lms import DownloadError, recognise
-
     try:
         return Path(path).is_file() and recognise(path)[0] is not None
     except (DownloadError, OSError):
@@ -274,14 +275,9 @@ def _term_parsers(sub):
                    help="the file to write (default: OUT/<format>_import.csv)")
 
 
-TERM_COMMANDS = {"adjust": "autograder.adjust", "extend": "autograder.extend",
-                 "changes": "autograder.changes", "export": "autograder.export"}
-
-
-COMMANDS = {"grade": "autograder.grade", "batch": "autograder.batch",
-            "gradescope": "autograder.gradescope.build", "build": "autograder.build",
-            "calibrate": "autograder.calibrate", "selftest": "autograder.selftest",
-            "config": "autograder.config", **TERM_COMMANDS}
+COMMANDS = {"grade": grade, "batch": batch, "gradescope": gradescope, "build": build,
+            "calibrate": calibrate, "selftest": selftest, "config": config,
+            "adjust": adjust, "extend": extend, "changes": changes, "export": export}
 
 
 def _shorthand(argv):
@@ -310,7 +306,7 @@ def main(argv=None):
     kwargs = {k: v for k, v in vars(args).items() if k != "command"}
     _stop_signals()
     try:
-        return importlib.import_module(COMMANDS[args.command]).main(**kwargs)
+        return COMMANDS[args.command].main(**kwargs)
     except ConfigError as e:
         print(f"config error: {e}", file=sys.stderr)
         return USAGE_ERROR

@@ -3,7 +3,7 @@
 
 What it does, per run:
 
-1. builds the autograder zip (``autograder.gradescope.build``) and lays out a
+1. builds the autograder zip (``autograder.commands.gradescope``) and lays out a
    Gradescope root in a fresh /tmp folder: ``source/`` (the unzipped zip),
    ``run_autograder``, ``submission/regularization.ipynb`` (default: the
    solution notebook ``solutions/regularization.ipynb``), ``results/``;
@@ -297,7 +297,7 @@ def main(argv=None):
     if not shutil.which("taskset"):
         p.error("taskset is needed (util-linux)")
 
-    from autograder.gradescope.build import build
+    from autograder.commands.gradescope import build
 
     workdir = Path(tempfile.mkdtemp(prefix="nndl-gs-bench-zip-"))
     zip_path = workdir / "autograder.zip"

@@ -84,7 +84,7 @@ def main():
     try:
         python_start = statistics.median(timed([sys.executable, "-c", "pass"]) for _ in range(3))
         imports = statistics.median(
-            timed([sys.executable, "-c", "import autograder.grade, autograder.engine, "
+            timed([sys.executable, "-c", "import autograder.grading, autograder.engine, "
                    "autograder.lab; from autograder.config import load_config; "
                    "from autograder.lab import load_lab; load_lab(load_config())"])
             for _ in range(3)) - python_start

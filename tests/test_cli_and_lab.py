@@ -146,7 +146,7 @@ def test_selftest_names_changed_and_unrecorded_verdicts(tmp_path, monkeypatch, c
     question) fails too, telling the instructor to record them."""
     import json
 
-    from autograder import selftest
+    from autograder.commands import selftest
 
     expected = json.loads(selftest.EXPECTED.read_text())
     expected["bob"]["q1_relu.forward"] = not expected["bob"]["q1_relu.forward"]

@@ -79,7 +79,7 @@ def warm(fuzz_config):
 
 
 def grade_bytes(data, tmp_path, config, warm):
-    from autograder.grade import grade_and_write
+    from autograder.grading import grade_and_write
     from autograder.results import validate
 
     path, results = tmp_path / "fuzz.ipynb", tmp_path / "results.json"

@@ -14,7 +14,7 @@ import pytest
 from conftest import BOOK, ROOT, class_sources, notebook_from, write_notebook
 
 from autograder.engine import GraderError, grade_notebook, open_sandbox
-from autograder.grade import grade_safely
+from autograder.grading import grade_safely
 from autograder.sandbox.runner import Sandbox
 
 ALICE = ROOT / "examples" / "submissions" / "alice.ipynb"

@@ -11,7 +11,7 @@ from nbclient import NotebookClient
 
 from conftest import ROOT
 
-from autograder import build as build_notebooks  # noqa: E402
+from autograder.commands import build as build_notebooks  # noqa: E402
 
 GRADED = {"ReLU": ("forward", "backward"), "Dropout": ("forward", "backward"),
           "BinaryCrossEntropyWithLogits": ("forward", "backward"),

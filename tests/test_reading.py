@@ -309,7 +309,7 @@ def test_gradescope_prints_a_total_that_is_not_100(tmp_path):
 
 
 def test_a_failed_build_leaves_no_temporary_file(tmp_path, monkeypatch):
-    from autograder.gradescope import build
+    from autograder.commands import gradescope as build
 
     def broken(self, *args, **kwargs):
         raise OSError("disk full")

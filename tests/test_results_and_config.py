@@ -188,7 +188,7 @@ def test_grading_a_notebook_raising_a_lone_surrogate_writes_results(tmp_path):
 def test_grade_one_falls_back_to_a_failed_result_when_writing_fails(tmp_path, monkeypatch,
                                                                     capsys, config):
     """Whatever goes wrong while writing, grade.py leaves a results.json and exits 2."""
-    from autograder import grade as grade_module
+    from autograder import grading as grade_module
     from autograder import results as results_module
     from autograder.results import GradingResult
 

@@ -190,7 +190,7 @@ def test_an_adjustment_survives_a_forced_regrade_and_changes_lists_it(term_class
 
 def test_changes_lists_a_student_whose_automatic_score_changed(tmp_path):
     """At the function level: two gradings of bob that differ in q1 only."""
-    from autograder.changes import changed
+    from autograder.commands.changes import changed
     from autograder.term import db
 
     conn = db.connect(tmp_path)

@@ -19,11 +19,12 @@ from functools import cache
 from pathlib import Path
 
 from .. import __version__
+from ..paths import REPOSITORY
 from ..results import clip
 
 CODE_SPAN = re.compile(r"`([^`\n]+)`")
 DIGEST_CHARS = 12          # of the config's sha256 shown: enough to tell two configs apart
-REPOSITORY = Path(__file__).resolve().parents[2]
+
 
 
 def code(text):

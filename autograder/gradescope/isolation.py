@@ -55,8 +55,9 @@ NPROC_LIMIT = 512            # processes + threads of the sandbox user (fork bom
 # Parent-only parts of the engine: never copied for the child (the lab's own
 # parent-only files, its questions' grading.py, come from the lab).
 PARENT_ONLY = ("autograder/config.py", "autograder/grading.toml", "autograder/gradescope/",
-               "autograder/batch/", "autograder/grade/", "autograder/engine.py",
-               "autograder/lab.py", "autograder/notebook/")
+               "autograder/batch/", "autograder/commands/", "autograder/cli.py",
+               "autograder/grading.py", "autograder/engine.py", "autograder/lab.py",
+               "autograder/notebook/")
 
 CLONE_NEWNET = 0x40000000
 

@@ -39,6 +39,8 @@ import zipfile
 from contextlib import suppress
 from pathlib import Path, PurePosixPath
 
+from ..paths import REPOSITORY
+
 DEFAULT_DEADLINE = 540          # seconds; Gradescope's default timeout is 600
 STAFF_LOG_CHARS = 2000          # per question, of the student's output, on stdout (staff only)
 
@@ -160,7 +162,7 @@ def parse_args(argv):
 
 
 def _failed(submission, cfg, error):
-    from ..grade import specs_of
+    from ..grading import specs_of
     from ..results import GradingResult
 
     return GradingResult.grader_failed(submission, specs_of(cfg) if cfg else [], error)
@@ -169,14 +171,14 @@ def _failed(submission, cfg, error):
 def _grade(submission, cfg, expected, scratch):
     """The result of the submission in ``submission`` (the student's fault when
     there is no notebook to grade), and the isolation's description."""
-    from ..grade import grade_safely, specs_of
+    from ..grading import grade_safely, specs_of
     from ..results import GradingResult
     from .isolation import Isolation
 
     notebook, note = find_notebook(submission, expected or cfg.lab.notebook, extract_dir=scratch)
     if notebook is None:
         return GradingResult.not_graded(submission, specs_of(cfg), note), 0, None
-    with Isolation(Path(__file__).resolve().parents[2], cfg) as iso:
+    with Isolation(REPOSITORY, cfg) as iso:
         info = iso.describe()
         result, code = grade_safely(notebook, cfg, sandbox_factory=iso.factory,
                                     workdir=iso.workdir if iso.active else None)
@@ -194,7 +196,7 @@ def main(argv=None):
     submission = root / "submission"
     state = {"cfg": None, "finishing": False, "cleanup": None}
 
-    from ..grade import write_safely
+    from ..grading import write_safely
     from ..results import write_results
 
     def watchdog(signum, frame):  # noqa: ARG001

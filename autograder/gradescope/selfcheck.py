@@ -7,7 +7,7 @@ import sys
 
 # grader (parent) side
 PARENT = ["autograder.cli", "autograder.engine", "autograder.notebook", "autograder.results",
-          "autograder.lab", "autograder.config", "autograder.grade", "autograder.gradescope.run",
+          "autograder.lab", "autograder.config", "autograder.grading", "autograder.gradescope.run",
           "autograder.gradescope.isolation", "nbformat", "jsonschema", "numpy",
           "IPython.core.inputtransformer2"]
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..limits import Limits, Speed
+from ..paths import REPOSITORY
 from .preflight import Preflight
 from .processes import die_with_parent, kill_tree
 
@@ -55,7 +56,7 @@ class ProbeResult:
 
 def child_root():
     """The folder whose ``nndl`` and ``autograder`` packages the child imports."""
-    return Path(__file__).resolve().parents[2]
+    return REPOSITORY
 
 
 def child_env(extra_path=None):

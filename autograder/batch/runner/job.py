@@ -1,5 +1,5 @@
 """One per-submission job: grade one notebook exactly as ``grade.py NOTEBOOK``
-does (:func:`autograder.grade.grade_safely`), and return the result (no file
+does (:func:`autograder.grading.grade_safely`), and return the result (no file
 is written to the output folder here, so the job can run on any machine).
 
 A grader failure becomes status "grader_error" with the same zero-score
@@ -11,7 +11,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...grade import grade_safely, specs_of
+from ...grading import grade_safely, specs_of
 from ...results import GradingResult
 
 

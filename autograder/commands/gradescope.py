@@ -31,8 +31,12 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-TEMPLATES = Path(__file__).resolve().with_name("templates")
+from ..config import load_config
+from ..lab import load_lab
+from ..paths import PACKAGE, REPOSITORY
+
+REPO = REPOSITORY
+TEMPLATES = PACKAGE / "gradescope" / "templates"
 TOP_LEVEL = {"setup.sh": 0o755, "run_autograder": 0o755, "requirements.txt": 0o644}
 ENGINE = __name__.split(".")[0]
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
@@ -72,9 +76,6 @@ def _git_commit(repo, packages):
 
 def build(out, config=None, repo=REPO):
     """Write the zip to ``out``; return the list of its entries."""
-    from ..config import load_config
-    from ..lab import load_lab
-
     lab = load_lab(load_config(config))   # refuse a broken config or lab now, not per submission
     packages = sorted({ENGINE, *lab.local_packages()})
     out = Path(out)
@@ -112,9 +113,6 @@ def build(out, config=None, repo=REPO):
 
 def total_points(config=None):
     """The points of every check of the lab, as the config gives them."""
-    from ..config import load_config
-    from ..lab import load_lab
-
     cfg = load_config(config)
     return sum(cfg.checks[c.name].points for c in load_lab(cfg).checks())
 

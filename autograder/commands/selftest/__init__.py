@@ -16,7 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from ...batch.discover import SubmissionError, discover
+from ...config import load_config
+from ...engine import GraderError, grade_notebook, open_sandbox
+from ...paths import REPOSITORY
+
+ROOT = REPOSITORY
 EXAMPLES = ROOT / "examples" / "submissions"
 EXPECTED = Path(__file__).with_name("expected.json")
 
@@ -24,8 +29,6 @@ EXPECTED = Path(__file__).with_name("expected.json")
 def main(device=None, config=None, record=False, quiet=False):
     """Grade the examples on ``device``; compare with (or, with ``record``,
     write) the expected verdicts."""
-    from ..engine import GraderError
-
     try:
         return _selftest(device, config, record, quiet)
     except GraderError as e:
@@ -34,10 +37,6 @@ def main(device=None, config=None, record=False, quiet=False):
 
 
 def _selftest(device, config, record, quiet):
-    from ..batch.discover import SubmissionError, discover
-    from ..config import load_config
-    from ..engine import grade_notebook, open_sandbox
-
     cfg = load_config(config)
     expected = {} if record else json.loads(EXPECTED.read_text(encoding="utf-8"))
     subs, _ = discover(EXAMPLES, expected=cfg.lab.notebook)

@@ -40,7 +40,10 @@ import tempfile
 
 import nbformat
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
+from ..config import load_config
+from ..paths import REPOSITORY
+
+REPO = REPOSITORY
 STUDENT_FILES = REPO / "assignment" / "student_files"
 GENERATED = "GENERATED.md"
 GENERATED_TEXT = """# Generated: do not edit
@@ -166,8 +169,6 @@ def build(out_root: pathlib.Path, lab=None) -> list[pathlib.Path]:
     Returns the written files, sorted.
     """
     if lab is None:
-        from ..config import load_config
-
         lab = load_config().lab
     name, library = lab.notebook, lab.library
     out_root = pathlib.Path(out_root).resolve()
@@ -195,8 +196,6 @@ def build(out_root: pathlib.Path, lab=None) -> list[pathlib.Path]:
 
 def main(out=None, config=None):
     """``grade.py build [--out DIR]``: rebuild into the repository (or ``DIR``)."""
-    from ..config import load_config
-
     out_root = pathlib.Path(out) if out else REPO
     for path in build(out_root, load_config(config).lab):
         print(path.relative_to(out_root.resolve()))

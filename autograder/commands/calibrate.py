@@ -23,12 +23,22 @@ processes. Needs the repository's ``tests/variants``.
 """
 
 import dataclasses
+import importlib
 import json
 import math
+import multiprocessing as mp
 import time
+import warnings
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from nndl.checks import run_in_process
+
+from ..config import load_config
+from ..engine import grade_notebook, open_sandbox
+from ..lab import load_lab
+from ..paths import REPOSITORY
+
+ROOT = REPOSITORY
 VARIANTS = ROOT / "tests" / "variants"
 OUT = ROOT / "autograder" / "calibration"
 MARGIN = 0.05                       # thresholds: lowest correct accuracy - MARGIN, floored to 0.05
@@ -60,8 +70,6 @@ def _defines(source, cls):
 def _accuracy_run(cfg, question, **accuracy):
     """The lab with some ``[accuracy]`` settings changed, and ``question``'s
     accuracy check, with the reference parts plugged as its worker has them."""
-    from ..lab import load_lab
-
     accuracy = dataclasses.replace(cfg.accuracy, **accuracy)
     lab = load_lab(dataclasses.replace(cfg, accuracy=accuracy))
     lab.plug_references(question)
@@ -70,8 +78,6 @@ def _accuracy_run(cfg, question, **accuracy):
 
 def _accuracies(cfg, source, question, data_seed, init_seed, checkpoints):
     """{iterations: (train, test)} of one training run."""
-    import importlib
-
     lab, check = _accuracy_run(cfg, question, data_seed=data_seed, init_seed=init_seed,
                                iterations=max(checkpoints))
     measure = importlib.import_module(f"{lab.settings.reference}.accuracy").accuracy
@@ -85,8 +91,6 @@ def _accuracies(cfg, source, question, data_seed, init_seed, checkpoints):
 
 def _verdict(cfg, source, question, seed):
     """(first run passed, passed after the grader's rule, runs) at seed ``seed``."""
-    from nndl.checks import run_in_process
-
     lab, check = _accuracy_run(cfg, question, init_seed=seed, train_seed=seed)
     ns = _namespace(lab, source)
     verdict = first = run_in_process(check, ns, cfg.seeds.checks)
@@ -101,8 +105,6 @@ def _verdict(cfg, source, question, seed):
 
 
 def _task(args):
-    import warnings
-
     warnings.filterwarnings("ignore")
     kind, cfg, _, source, question, *rest = args
     run = _accuracies if kind == "accuracy" else _verdict
@@ -113,8 +115,6 @@ def _task(args):
 
 
 def _run_all(tasks, jobs, say):
-    import multiprocessing as mp
-
     results, start = [], time.time()
     with mp.get_context("fork").Pool(jobs) as pool:     # terminated on leaving
         for i, result in enumerate(pool.imap_unordered(_task, tasks), 1):
@@ -226,8 +226,6 @@ def _markdown(command, cfg, checkpoints, summary, wrong, false_fails, elapsed):
 def calibrate_timing(cfg, repeat, say):
     """The solution notebook graded ``repeat`` times in the sandbox: the lowest
     worker CPU time of each question, and the sandbox's speed benchmark."""
-    from ..engine import grade_notebook, open_sandbox
-
     best, bench = {}, []
     solution = ROOT / "solutions" / cfg.lab.notebook
     for _ in range(repeat):
@@ -249,9 +247,6 @@ def main(accuracy=True, timing=False, data_seeds=3, init_seeds=3, checkpoints="5
          false_fail_seeds=20, jobs=2, config=None, out=None, repeat=3, quiet=False):
     """Run the calibrations asked for and write their files into ``out``."""
     import sys
-
-    from ..config import load_config
-    from ..lab import load_lab
 
     def say(text):
         if not quiet:

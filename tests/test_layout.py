@@ -1,0 +1,98 @@
+"""The package's layers, read from its source with ``ast``: the module-level
+imports of ``autograder/`` form no cycle, and no core module imports a
+command (``autograder.commands`` and ``autograder.cli`` sit on top)."""
+
+import ast
+from pathlib import Path
+
+import autograder
+
+PACKAGE = Path(autograder.__file__).resolve().parent
+TOP = {"autograder.cli", "autograder.commands"}       # the commands' layer
+
+
+def _module_name(path):
+    rel = path.relative_to(PACKAGE.parent).with_suffix("")
+    parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+    return ".".join(parts)
+
+
+def _modules():
+    return {_module_name(p): p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts}
+
+
+def _module_level_imports(path, name, known):
+    """The package's modules that ``path`` (module ``name``) imports when it is
+    itself imported: imports outside functions and classes' methods."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+
+    def visit(node):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue
+            if isinstance(child, ast.Import):
+                found.update(a.name for a in child.names)
+            elif isinstance(child, ast.ImportFrom):
+                base = child.module or ""
+                if child.level:
+                    anchor = package.split(".")
+                    anchor = anchor[:len(anchor) - (child.level - 1)]
+                    base = ".".join(anchor + ([base] if base else []))
+                found.add(base)
+                found.update(f"{base}.{a.name}" for a in child.names)
+            visit(child)
+
+    visit(tree)
+    return {m for m in found if m in known and m != name}
+
+
+def _graph():
+    modules = _modules()
+    return {name: _module_level_imports(path, name, modules) for name, path in modules.items()}
+
+
+def _is_command(name):
+    return any(name == top or name.startswith(top + ".") for top in TOP)
+
+
+def test_the_graph_is_read():
+    """Guards the test itself: known edges are seen."""
+    graph = _graph()
+    assert "autograder.engine" in graph["autograder.grading"]
+    assert "autograder.commands.grade" in graph["autograder.cli"]
+    assert "autograder.batch.discover" in graph["autograder.commands.grade"]
+
+
+def test_no_import_cycle():
+    graph = _graph()
+    done, path = set(), []
+
+    def walk(node):
+        if node in path:
+            raise AssertionError("import cycle: " + " -> ".join(path[path.index(node):] + [node]))
+        if node in done:
+            return
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            walk(nxt)
+        path.pop()
+        done.add(node)
+
+    for node in sorted(graph):
+        walk(node)
+
+
+def test_no_core_module_imports_a_command():
+    graph = _graph()
+    edges = sorted(f"{a} -> {b}" for a, targets in graph.items() if not _is_command(a)
+                   for b in targets if _is_command(b))
+    assert edges == []
+
+
+def test_every_command_has_a_main():
+    from autograder.cli import COMMANDS
+
+    assert all(callable(module.main) for module in COMMANDS.values())
+    assert {m.__name__.rpartition(".")[0] for m in COMMANDS.values()} == {"autograder.commands"}
