@@ -18,10 +18,11 @@ OUT`` is ``batch``. ``--out`` is a folder in every command (made if needed):
 ``results/``), ``gradescope`` writes ``OUT/autograder.zip`` (or the ``.zip``
 file named; default ``dist/autograder.zip``). Exit status: 0 when grading happened (whatever the score), 2 for an
 instructor's mistake (a usage error: no results file is written) or when the
-grader itself failed (a results file saying so is written), 130 on Ctrl-C.
+grader itself failed (a results file saying so is written), INTERRUPTED on Ctrl-C
+(the statuses and the errors behind them: :mod:`autograder.errors`).
 
 Stopping (``_stop_signals``): SIGTERM always stops a command as Ctrl-C does (exit
-130, sandboxes and the processes of student code killed, no results file for an
+INTERRUPTED, sandboxes and the processes of student code killed, no results file for an
 unfinished grading). SIGINT (Ctrl-C) does too, unless the grader was started with
 SIGINT ignored: a background job (``grade.py ... &``), ``nohup`` and some CI
 runners start it so, by the POSIX convention that a Ctrl-C typed for the
@@ -40,11 +41,7 @@ from .batch.lms import DownloadError, recognise
 from .commands import (adjust, batch, build, calibrate, changes, config, export, extend, grade,
                        gradescope, selftest)
 from .config import ConfigError
-from .term import TermError
-
-USAGE_ERROR = 2
-INTERRUPTED = 130
-
+from .errors import ExitCode, InstructorError
 
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
@@ -55,7 +52,7 @@ UNBLOCKED = {signal.SIGINT, signal.SIGTERM, signal.SIGALRM}   # see the module's
 
 def _stop_signals():
     """SIGTERM and SIGINT raise KeyboardInterrupt (the commands clean up their
-    sandboxes on it and ``main`` exits 130), except a SIGINT the grader was
+    sandboxes on it and ``main`` exits INTERRUPTED), except a SIGINT the grader was
     started with ignored, which stays ignored (see the module's doc)."""
     signal.signal(signal.SIGTERM, _interrupt)
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
@@ -302,18 +299,15 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
-        return USAGE_ERROR
+        return ExitCode.USAGE
     kwargs = {k: v for k, v in vars(args).items() if k != "command"}
     _stop_signals()
     try:
         return COMMANDS[args.command].main(**kwargs)
-    except ConfigError as e:
-        print(f"config error: {e}", file=sys.stderr)
-        return USAGE_ERROR
-    except TermError as e:
-        print(e, file=sys.stderr)
-        return USAGE_ERROR
+    except InstructorError as e:
+        print(f"config error: {e}" if isinstance(e, ConfigError) else e, file=sys.stderr)
+        return ExitCode.USAGE
     except KeyboardInterrupt:
         print(f"interrupted: {args.command} stopped (a grading in progress writes no results "
               "file)", file=sys.stderr)
-        return INTERRUPTED
+        return ExitCode.INTERRUPTED

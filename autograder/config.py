@@ -13,6 +13,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import InstructorError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # Gradescope's image has Python 3.10
@@ -23,7 +25,7 @@ VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 DEVICES = ("auto", "cpu", "gpu")
 
 
-class ConfigError(Exception):
+class ConfigError(InstructorError):
     pass
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from nndl.checks.core import Verdict, judged
 
 from .config import load_config
+from .errors import GraderFault
 from .lab import load_lab
 from .notebook import (NotebookError, own_source, parse, read_notebook, runtime_note,
                        slice_for, with_runtime_bindings)
@@ -40,7 +41,7 @@ _GPU_OOM = re.compile(r"ResourceExhausted|out of memory|cudaErrorMemoryAllocatio
                       r"CUDA_ERROR_OUT_OF_MEMORY", re.I)
 
 
-class GraderError(Exception):
+class GraderError(GraderFault):
     """The grader itself cannot work (bad config, no paddle, no GPU asked for)."""
 
 

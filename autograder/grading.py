@@ -12,11 +12,12 @@ import sys
 import traceback
 from pathlib import Path
 
+from .errors import ExitCode
 from .engine import GraderError, grade_notebook, test_specs
 from .lab import load_lab
 from .results import GradingResult, clean_text, write_results
 
-GRADER_FAILED = 2
+GRADER_FAILED = ExitCode.GRADER
 
 
 def specs_of(cfg):

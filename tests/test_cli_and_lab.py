@@ -164,3 +164,22 @@ def test_selftest_names_changed_and_unrecorded_verdicts(tmp_path, monkeypatch, c
     out, err = capsys.readouterr()
     assert "no expected verdicts for" in err and "q4_weight_decay.step" in err
     assert "selftest --record" in err
+
+
+@pytest.mark.parametrize("case", ["missing notebook", "bad config key", "missing folder"])
+def test_an_instructors_mistake_exits_2_without_results_or_traceback(tmp_path, case):
+    """An instructor's mistake: a short message, exit 2 (ExitCode.USAGE), no results
+    file written anywhere, no traceback on the terminal."""
+    config = (ROOT / "autograder" / "grading.toml").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(config.replace("[run]\n", "[run]\nno_such_setting = 1\n", 1), encoding="utf-8")
+    notebook = ROOT / "examples" / "submissions" / "alice.ipynb"
+    args = {"missing notebook": ["grade", tmp_path / "nowhere.ipynb"],
+            "bad config key": ["grade", notebook, "--config", bad, "--out", tmp_path / "out"],
+            "missing folder": ["batch", tmp_path / "no_class", "--out", tmp_path / "out"]}[case]
+    proc = run(*args, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.strip()
+    assert not list(tmp_path.rglob("results*.json"))
+    if case == "bad config key":
+        assert "no_such_setting" in proc.stderr

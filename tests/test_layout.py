@@ -96,3 +96,29 @@ def test_every_command_has_a_main():
 
     assert all(callable(module.main) for module in COMMANDS.values())
     assert {m.__name__.rpartition(".")[0] for m in COMMANDS.values()} == {"autograder.commands"}
+
+
+def test_exit_statuses_are_defined_once():
+    """The exit statuses live in autograder/errors.py only: no other module of the
+    package spells the interrupted status (130)."""
+    import re
+
+    from autograder.errors import ExitCode
+
+    assert (ExitCode.OK, ExitCode.USAGE, ExitCode.GRADER, ExitCode.INTERRUPTED) == (0, 2, 2, 130)
+    spelled = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
+                     if re.search(r"\b130\b", p.read_text(encoding="utf-8")))
+    assert spelled == ["errors.py"]
+
+
+def test_instructor_mistakes_and_grader_faults_have_one_base_each():
+    from autograder.config import ConfigError
+    from autograder.engine import GraderError
+    from autograder.errors import GraderFault, InstructorError
+    from autograder.gradescope.isolation import IsolationError
+    from autograder.lab import LabError
+    from autograder.sandbox.runner import SandboxError
+    from autograder.term import TermError
+
+    assert all(issubclass(e, InstructorError) for e in (ConfigError, LabError, TermError))
+    assert all(issubclass(e, GraderFault) for e in (GraderError, SandboxError, IsolationError))

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from ..config import DEFAULT_CONFIG, grading_bytes, load_config
+from ..errors import ExitCode
 from ..lab import load_lab
 from ..paths import REPOSITORY
 from ..batch import settings as saved_settings
@@ -38,7 +39,6 @@ from ..term.roster import Student, read_roster, resolve
 from ..term.session import (Term, class_rows, items, match, publish, read_times, standings,
                             write_items)
 
-INTERRUPTED = 130
 
 
 def _say(args, text):
@@ -226,14 +226,14 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
         layout, subs, skipped = _find(args, out, cfg)
     except DownloadError as e:
         print(e, file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     out.mkdir(parents=True, exist_ok=True)
     lock = open(out / ".batch.lock", "w")      # released by the kernel however we exit
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         print(f"another batch is already writing to {out}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     try:
         students, roster = _roster(args, out)
         subs, listed = match(subs, students)
@@ -241,7 +241,7 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
             if args.times else None
     except TermError as e:
         print(e, file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     if args.only and students:                 # any roster id names a student
         args.only = [_key_of(students, name) for name in args.only]
     saved_settings.save(out, kept)
@@ -250,7 +250,7 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
         if unknown:
             print(f"--only: no submission for {', '.join(unknown)} in {args.submission}",
                   file=sys.stderr)
-            return 2
+            return ExitCode.USAGE
     if layout in LMS_NAMES:
         _say(args, f"recognised {LMS_NAMES[layout]} in {args.submission}")
     for name in skipped:
@@ -279,7 +279,7 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
             args.device, args.device_note = choose_device(cfg, args.device)
         except GraderError as e:
             print(f"grader error: {e}", file=sys.stderr)
-            return 2
+            return ExitCode.GRADER
     unsaved = {}
     try:                     # Ctrl-C, or SIGTERM (made a KeyboardInterrupt by autograder.cli)
         _run(args, todo, cfg, config_bytes, out, {s.sid: s for s in subs}, unsaved, term)
@@ -287,7 +287,7 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
         _say(args, "interrupted: the submissions graded so far are saved; run the same "
                    "command again to grade the rest (gradebook.csv and report.html are "
                    "written when all are graded)")
-        return INTERRUPTED
+        return ExitCode.INTERRUPTED
 
     entries = collect(out, subs)
     for entry in entries:
@@ -313,4 +313,4 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
          "".join(f"\n  {out / name}" for name in store.CLASS_FILES[:3]))
     if args.device_note:
         _say(args, f"note: {args.device_note}")
-    return 2 if statuses.get("grader_error") else 0
+    return ExitCode.GRADER if statuses.get("grader_error") else ExitCode.OK

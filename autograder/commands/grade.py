@@ -17,11 +17,12 @@ from ..batch.discover import SubmissionError, submission
 from ..batch.feedback import render_feedback
 from ..batch.page import context_of
 from ..config import load_config
+from ..errors import ExitCode
 from ..grading import grade_safely, specs_of, write_safely
 from ..lab import load_lab
 from ..results import GradingResult, clean_text, write_text_atomic
 
-USAGE_ERROR = 2
+USAGE_ERROR = ExitCode.USAGE
 DEFAULT_OUT = "results"      # grade.py grade X writes results/<id>/results.json
 
 

@@ -32,6 +32,7 @@ import zipfile
 from pathlib import Path
 
 from ..config import load_config
+from ..errors import ExitCode
 from ..lab import load_lab
 from ..paths import PACKAGE, REPOSITORY
 
@@ -128,7 +129,7 @@ def main(out=DEFAULT_OUT, config=None):
         total = total_points(config)
     except Exception as e:  # noqa: BLE001 - a short message for the instructor
         print(f"cannot build {out}: {type(e).__name__}: {e}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     size = Path(out).stat().st_size
     print(f"wrote {out} ({len(names)} files, {size / 1024:.0f} KiB)")
     print("upload it as the autograder of a Gradescope Programming Assignment "

@@ -45,6 +45,7 @@ import tempfile
 from contextlib import suppress
 from pathlib import Path
 
+from ..errors import GraderFault
 from ..sandbox.processes import become_subreaper, in_throwaway_fork, kill_descendants
 from ..sandbox.runner import ProbeResult, Sandbox
 from ..sandbox.seccomp import PR_SET_NO_NEW_PRIVS, install_program, seccomp_program
@@ -65,7 +66,7 @@ _QUESTION = re.compile(r"^[A-Za-z0-9_.-]+$")
 LIVE_BASES = set()       # private folders not yet removed (for a watchdog's last cleanup)
 
 
-class IsolationError(Exception):
+class IsolationError(GraderFault):
     """The sandbox user cannot be set up (a grader problem)."""
 
 

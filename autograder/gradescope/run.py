@@ -39,6 +39,7 @@ import zipfile
 from contextlib import suppress
 from pathlib import Path, PurePosixPath
 
+from ..errors import ExitCode
 from ..paths import REPOSITORY
 
 DEFAULT_DEADLINE = 540          # seconds; Gradescope's default timeout is 600
@@ -217,7 +218,7 @@ def main(argv=None):
             write_results(result, results_path)
             print(f"watchdog: grading did not finish within {args.deadline:g} s", flush=True)
         finally:
-            os._exit(2)
+            os._exit(ExitCode.GRADER)
 
     signal.signal(signal.SIGALRM, watchdog)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})   # were it blocked when started

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import GraderFault
 from ..limits import Limits, Speed
 from ..paths import REPOSITORY
 from .preflight import Preflight
@@ -41,7 +42,7 @@ PREFLIGHT_SECONDS = 120.0
 SETUP_SLACK = 2.0
 
 
-class SandboxError(Exception):
+class SandboxError(GraderFault):
     """The sandbox itself could not be started (a grader problem, not the student's)."""
 
 

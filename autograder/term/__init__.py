@@ -7,7 +7,9 @@ Only the coordinating batch process and the ``adjust``, ``extend``,
 ``changes`` and ``export`` commands open the database; Dask workers never do.
 """
 
+from ..errors import InstructorError
 
-class TermError(Exception):
+
+class TermError(InstructorError):
     """An instructor's mistake (bad roster, unknown student, time without a time
     zone...): one line, exit status 2, nothing changed."""

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ...batch.discover import SubmissionError, discover
 from ...config import load_config
+from ...errors import ExitCode
 from ...engine import GraderError, grade_notebook, open_sandbox
 from ...paths import REPOSITORY
 
@@ -33,7 +34,7 @@ def main(device=None, config=None, record=False, quiet=False):
         return _selftest(device, config, record, quiet)
     except GraderError as e:
         print(f"selftest FAILED: {e}", file=sys.stderr)
-        return 2
+        return ExitCode.GRADER
 
 
 def _selftest(device, config, record, quiet):
@@ -78,12 +79,12 @@ def _selftest(device, config, record, quiet):
     if mismatches:
         print("selftest FAILED, verdicts differ from the expected ones:\n  "
               + "\n  ".join(mismatches), file=sys.stderr)
-        return 1
+        return ExitCode.FAILED
     if unrecorded:
         print(f"selftest FAILED: no expected verdicts for {', '.join(sorted(unrecorded))} "
               "(a new check or question?). Check the examples' grades on a trusted CPU "
               "installation, then record them with `grade.py selftest --record`.",
               file=sys.stderr)
-        return 1
+        return ExitCode.FAILED
     print(f"selftest ok: {len(got)} notebooks, every verdict as expected")
     return 0
