@@ -242,8 +242,7 @@ class Grading:
         up before the first run. A worker that dies in its set-up (before the
         student's code) raises GraderError."""
         alone = False
-        requests = [(c.name, c.probe_name, {k: v for k, v in inputs[c.name].items()
-                                            if not k.startswith("_")}) for c in checks]
+        requests = [(c.name, c.probe_name, c.probe_inputs(inputs[c.name])) for c in checks]
         for attempt in range(MAX_SKIPPED + 1):
             left = self.time_left(run, again or attempt > 0)
             if left < MIN_ATTEMPT_TIME:
@@ -291,14 +290,12 @@ class Grading:
         """A check that failed close to its threshold (an accuracy run, say) is
         run again with the other inputs of ``check.rerun``; it passes if one
         run passes (the rule and its false-fail rate: autograder/reference/accuracy.py)."""
-        first, runs = verdict, 0
-        while not verdict.passed and verdict.near and check.rerun is not None:
-            inputs = check.rerun(self.cfg.seeds.checks, runs + 1)
-            if inputs is None or not self.run_worker(sandbox, run, [check],
-                                                     {check.name: inputs}, again=True):
-                break
-            runs += 1
-            verdict = self.verdict(check, inputs, run)
+        def again(inputs):
+            ran = self.run_worker(sandbox, run, [check], {check.name: inputs}, again=True)
+            return self.verdict(check, inputs, run) if ran else None
+
+        first = verdict
+        verdict, runs = check.rerun_if_near(verdict, self.cfg.seeds.checks, again)
         if not runs:
             return verdict
         if verdict.passed:

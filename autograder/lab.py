@@ -17,6 +17,7 @@ here.
 """
 
 import importlib
+import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,14 +94,14 @@ class Lab:
     def reference_classes(self):
         """{graded class name: its reference class} (imports every reference:
         for the grader's own tests and calibration, never in a worker)."""
-        return {u.graded_class: _resolve(u.reference) for u in self.units}
+        return {u.graded_class: pkgutil.resolve_name(u.reference) for u in self.units}
 
     def plug_references(self, question_id):
         """Fill the reference model's parts as a worker of ``question_id`` has
         them (for running its checks in this process: tests, calibration)."""
-        registry = _resolve(self.sandbox_spec("")["parts"])
+        registry = pkgutil.resolve_name(self.sandbox_spec("")["parts"])
         registry.clear()
-        registry.update({slot: _resolve(name)
+        registry.update({slot: pkgutil.resolve_name(name)
                          for slot, name in self.references_for(question_id).items()})
         return registry
 
@@ -137,11 +138,6 @@ class Lab:
         sides (relative to the folder holding the packages)."""
         base = self.settings.questions.replace(".", "/")
         return sorted(f"{base}/{u.id}/grading.py" for u in self.units)
-
-
-def _resolve(name):
-    module, _, attr = name.partition(":")
-    return getattr(importlib.import_module(module), attr)
 
 
 def _package(settings, key):

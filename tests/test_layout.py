@@ -122,3 +122,21 @@ def test_instructor_mistakes_and_grader_faults_have_one_base_each():
 
     assert all(issubclass(e, InstructorError) for e in (ConfigError, LabError, TermError))
     assert all(issubclass(e, GraderFault) for e in (GraderError, SandboxError, IsolationError))
+
+
+def test_one_rule_one_place():
+    """The repository's root is autograder/paths.py's; the "_ means private"
+    input rule, the near-threshold re-run loop and "module:attr" resolving are
+    nndl.checks.core's (Check.probe_inputs, Check.rerun_if_near) and pkgutil's."""
+    import re
+
+    sources = {str(p.relative_to(PACKAGE)): p.read_text(encoding="utf-8")
+               for p in PACKAGE.rglob("*.py")}
+    rules = {"the root": r"__file__\)\.resolve\(\)\.parents\[",
+             "private keys": r"""startswith\(["']_["']\)\}""",
+             "re-run loop": r"verdict\.near and \w+\.rerun",
+             "module:attr": r"getattr\(importlib\.import_module\("}
+    found = {rule: sorted(name for name, text in sources.items() if re.search(pattern, text))
+             for rule, pattern in rules.items()}
+    assert found == {rule: [] for rule in rules}
+

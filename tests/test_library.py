@@ -54,3 +54,29 @@ def test_known_paddle_pitfalls_get_a_hint_without_paddles_source_location():
     with pytest.raises(StudentError) as e:
         call_student("f", lambda: 1 / 0)
     assert str(e.value) == "f raised ZeroDivisionError: division by zero"
+
+
+def test_the_near_threshold_rule_runs_again_until_a_pass_or_no_more_inputs():
+    """Check.rerun_if_near, the one re-run rule of grading and calibrate: only a
+    near fail runs again; it stops at a pass, at the end of the inputs, or when
+    a run could not happen; and the probe never sees a key starting with _."""
+    from nndl.checks.core import Check, Verdict
+
+    seen = []
+    check = Check("q.acc", "q", "t", probe=None, make_inputs=None, judge=None,
+                  rerun=lambda seed, attempt: {"attempt": attempt} if attempt <= 3 else None)
+
+    def run(outcomes):
+        def one(inputs):
+            seen.append(inputs["attempt"])
+            return outcomes.pop(0)
+        return one
+
+    near, far, ok = Verdict(False, "near", near=True), Verdict(False, "far"), Verdict(True, "ok")
+    assert check.rerun_if_near(ok, 0, run([])) == (ok, 0)
+    assert check.rerun_if_near(far, 0, run([])) == (far, 0)
+    assert check.rerun_if_near(near, 0, run([near, ok])) == (ok, 2) and seen == [1, 2]
+    seen.clear()
+    assert check.rerun_if_near(near, 0, run([near, near, near])) == (near, 3) and seen == [1, 2, 3]
+    assert check.rerun_if_near(near, 0, run([None])) == (near, 0)
+    assert check.probe_inputs({"x": 1, "_y": 2}) == {"x": 1}

@@ -83,7 +83,7 @@ def _accuracies(cfg, source, question, data_seed, init_seed, checkpoints):
     measure = importlib.import_module(f"{lab.settings.reference}.accuracy").accuracy
     inputs = check.make_inputs(0)
     out = check.probe_function()(_namespace(lab, source),
-                                 {k: v for k, v in inputs.items() if not k.startswith("_")},
+                                 check.probe_inputs(inputs),
                                  checkpoints=checkpoints)
     return {it: (measure(out[f"train_logits_{it}"], inputs["y_train"]),
                  measure(out[f"test_logits_{it}"], inputs["_y_test"])) for it in checkpoints}
@@ -93,15 +93,10 @@ def _verdict(cfg, source, question, seed):
     """(first run passed, passed after the grader's rule, runs) at seed ``seed``."""
     lab, check = _accuracy_run(cfg, question, init_seed=seed, train_seed=seed)
     ns = _namespace(lab, source)
-    verdict = first = run_in_process(check, ns, cfg.seeds.checks)
-    runs = 1
-    while not verdict.passed and verdict.near and check.rerun is not None:
-        inputs = check.rerun(cfg.seeds.checks, runs)
-        if inputs is None:
-            break
-        verdict = run_in_process(check, ns, cfg.seeds.checks, inputs)
-        runs += 1
-    return first.passed, verdict.passed, runs
+    first = run_in_process(check, ns, cfg.seeds.checks)
+    verdict, again = check.rerun_if_near(
+        first, cfg.seeds.checks, lambda inputs: run_in_process(check, ns, cfg.seeds.checks, inputs))
+    return first.passed, verdict.passed, 1 + again
 
 
 def _task(args):

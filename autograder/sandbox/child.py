@@ -63,6 +63,7 @@ subreaper and kills whatever a worker left running.
 import importlib
 import json
 import os
+import pkgutil
 import re
 import resource
 import signal
@@ -208,10 +209,10 @@ def _confine(request, spec, task_group, kernel, policy=None):
 
 def _resolve(name, modules):
     """The object ``"module:attr"``, from one of the allowed ``modules`` only."""
-    module, _, attr = name.partition(":")
+    module = name.partition(":")[0]
     if module not in modules:
         raise ValueError(f"{name} is not in an allowed module")
-    return getattr(importlib.import_module(module), attr)
+    return pkgutil.resolve_name(name)
 
 
 def _notebook_namespace(names):

@@ -46,8 +46,7 @@ def run_in_process(check, namespace, seed, inputs=None):
 
     inputs = check.make_inputs(seed) if inputs is None else inputs
     try:
-        outputs = check.probe_function()(namespace, {k: v for k, v in inputs.items()
-                                                     if not k.startswith("_")})
+        outputs = check.probe_function()(namespace, check.probe_inputs(inputs))
     except StudentError as e:
         return Verdict(False, str(e))
     except Exception as e:  # noqa: BLE001 - a probe failing is the student's to see

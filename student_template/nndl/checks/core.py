@@ -24,6 +24,9 @@ import numpy as np
 from .gradcheck import scaled_error
 
 
+PRIVATE_PREFIX = "_"      # an input key so named is never given to the probe
+
+
 class StudentError(Exception):
     """Raised by a probe when the student's code cannot be run as asked
     (class missing, not implemented, wrong return type); its message is meant
@@ -70,6 +73,26 @@ class Check:
     def probe_function(self):
         """The probe itself (imported, when given by name)."""
         return pkgutil.resolve_name(self.probe) if isinstance(self.probe, str) else self.probe
+
+    def probe_inputs(self, inputs):
+        """What the probe (the student's side) is given of ``inputs``: a key that
+        starts with ``_`` is the judge's only (expected values, test labels)."""
+        return {k: v for k, v in inputs.items() if not k.startswith(PRIVATE_PREFIX)}
+
+    def rerun_if_near(self, verdict, seed, run):
+        """The near-threshold rule: a run that failed close to its threshold (an
+        accuracy run, say) is run again with the inputs of ``self.rerun``
+        (attempt 1, 2, ...) until one passes or they run out. ``run(inputs)`` is
+        the Verdict of one more run, or None when it could not run. Returns
+        ``(last verdict, runs after the first)``."""
+        runs = 0
+        while not verdict.passed and verdict.near and self.rerun is not None:
+            inputs = self.rerun(seed, runs + 1)
+            again = None if inputs is None else run(inputs)
+            if again is None:
+                break
+            runs, verdict = runs + 1, again
+        return verdict, runs
 
 
 @dataclass(frozen=True)
