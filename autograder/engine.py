@@ -30,6 +30,7 @@ from .notebook import (NotebookError, own_source, parse, read_notebook, runtime_
                        slice_for, with_runtime_bindings)
 from .results import GradingResult, TestSpec
 from .limits import Limits, Speed, load_timing, question_limits
+from .sandbox.protocol import SETUP_READY, Outcome, marked_statement
 from .sandbox.runner import Sandbox, SandboxError, child_root
 
 MAX_SKIPPED = 3       # statements of one slice skipped for killing or hanging the worker
@@ -62,7 +63,7 @@ def _not_cuda(info):
 def grader_fault(question, report, slice_report):
     """The GraderError of a worker that ended before the student's first
     statement started (its set-up is the grader's), or None."""
-    if report.get("setup") in ("ready", None):      # None: the zygote was lost
+    if report.get("setup") in (SETUP_READY, None):      # None: the zygote was lost
         return None
     error = slice_report.setup_error or {}
     step = error.get("step") or report.get("setup") or "start"
@@ -76,20 +77,18 @@ def grader_fault(question, report, slice_report):
 
 def _fate(report, statement_limit):
     """What a worker that died during a statement did, as a sentence's verb."""
-    return {"statement_timeout": f"did not finish within {statement_limit:g} s",
-            "timeout": "did not finish within the question's time limit",
-            "signal": "crashed the program",
-            "disk_limit": "wrote more to disk than a question may"}.get(
-        report.get("outcome"), "ended the program")
+    return {Outcome.STATEMENT_TIMEOUT: f"did not finish within {statement_limit:g} s",
+            Outcome.TIMEOUT: "did not finish within the question's time limit",
+            Outcome.SIGNAL: "crashed the program",
+            Outcome.DISK_LIMIT: "wrote more to disk than a question may"}.get(
+        Outcome.of(report.get("outcome")), "ended the program")
 
 
 def _died_in(report, indices):
     """The index of the slice statement the worker was running when it ended
     (by ``os._exit``, a crash or a time limit), or None."""
-    mark = str(report.get("mark", ""))
-    if re.fullmatch(r"s [0-9]{1,9}", mark) and int(mark[2:]) in indices:
-        return int(mark[2:])
-    return None
+    index = marked_statement(report.get("mark", ""))
+    return index if index in indices else None
 
 
 @dataclass

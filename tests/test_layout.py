@@ -140,3 +140,20 @@ def test_one_rule_one_place():
              for rule, pattern in rules.items()}
     assert found == {rule: [] for rule in rules}
 
+
+def test_the_sandbox_outcomes_are_spelled_in_the_protocol_only():
+    """The outcome vocabulary of a sandbox worker is autograder/sandbox/protocol.py's
+    Outcome: no other module spells its words as strings."""
+    import re
+
+    from autograder.sandbox.protocol import Outcome, marked_statement, statement_mark
+
+    words = ("exited", "statement_timeout", "disk_limit")
+    spelled = sorted(f"{p.relative_to(PACKAGE)}: {w}" for p in PACKAGE.rglob("*.py")
+                     for w in words if p.name != "protocol.py"
+                     and re.search(rf"""["']{w}["']""", p.read_text(encoding="utf-8")))
+    assert spelled == []
+    assert {o.value for o in Outcome} >= set(words) and Outcome.of("nonsense") is None
+    assert marked_statement(statement_mark(12)) == 12
+    assert [marked_statement(m) for m in ("s 013x", "p", "s ", "x")] == [None] * 4
+

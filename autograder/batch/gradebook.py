@@ -13,6 +13,7 @@ import csv
 import io
 from dataclasses import dataclass
 
+from ..sandbox.protocol import Outcome
 from .store import is_done, load_result, read_marker
 
 GRADED = "graded"
@@ -40,16 +41,16 @@ def incidents(result):
     found = []
     for question, log in result.staff.get("questions", {}).items():
         report = log.get("report", {}) if isinstance(log, dict) else {}
-        outcome, code = report.get("outcome"), report.get("code")
-        if outcome in ("timeout", "statement_timeout"):
+        outcome, code = Outcome.of(report.get("outcome")), report.get("code")
+        if outcome is not None and outcome.out_of_time:
             found.append(f"{question}: time limit")
-        elif outcome == "signal":
+        elif outcome is Outcome.SIGNAL:
             found.append(f"{question}: crashed (signal {code})")
-        elif outcome == "disk_limit":
+        elif outcome is Outcome.DISK_LIMIT:
             found.append(f"{question}: disk limit")
-        elif outcome == "exited" and code != 0:
+        elif outcome is Outcome.EXITED and code != 0:
             found.append(f"{question}: exited early (code {code})")
-        elif outcome == "lost":
+        elif outcome is Outcome.LOST:
             found.append(f"{question}: sandbox stopped responding")
     return found
 

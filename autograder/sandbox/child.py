@@ -41,10 +41,11 @@ Protocol (JSON lines):
                         "log", "scratch", "io_dir", "progress", "slice_status",
                         "checks": [{"name", "probe": "mod:func", "inputs", "output",
                                     "status"}]}
-    zygote -> parent   {"question": ..., "outcome": "exited"|"timeout"|"signal"|
-                        "statement_timeout"|"disk_limit", "code": int, "elapsed": float,
-                        "cpu": float, "mark": "s 12" | "p" | "d" | "",
-                        "setup": "ready" | the set-up step it died in | ""}
+    zygote -> parent   {"question": ..., "outcome": an Outcome's value, "code": int,
+                        "elapsed": float, "cpu": float, "mark": the last progress
+                        mark ("s 12", MARK_PROBES, MARK_DONE or ""),
+                        "setup": SETUP_READY | the set-up step it died in | ""}
+    (the vocabulary: :mod:`autograder.sandbox.protocol`)
 
 A worker: sets resource limits, redirects stdout/stderr to its capped log,
 reads its inputs, resolves its probes and imports the reference classes it
@@ -64,7 +65,6 @@ import importlib
 import json
 import os
 import pkgutil
-import re
 import resource
 import signal
 import sys
@@ -78,6 +78,8 @@ from autograder.sandbox import jail, seccomp
 from autograder.sandbox.landlock import restrict
 from autograder.sandbox.policy import policy_for, system_read_roots
 from autograder.sandbox.preflight import diagnose_cuda, paddle_build, refused_devices
+from autograder.sandbox.protocol import (MARK_DONE, MARK_PROBES, SETUP_READY, Outcome,
+                                         marked_statement, statement_mark)
 from autograder.sandbox.processes import become_subreaper, die_with_parent, kill_descendants
 
 PRINT_LIMIT = 64 * 1024          # bytes of Python-level output kept per worker
@@ -87,7 +89,7 @@ POLL = 0.005                     # seconds between the zygote's checks of a work
 DISK_POLL = 0.2                  # seconds between checks of a scratch folder on disk
 OPEN_FILES = 256                 # RLIMIT_NOFILE of a worker
 SETUP_BYTES = 4096               # what the zygote reads of a worker's set-up pipe
-READY = "ready"                  # the last set-up step: the student's code may start
+READY = SETUP_READY             # the last set-up step: the student's code may start
 # What `import paddle` imports besides paddle (2.6.2 and 3.x), none of which touches
 # CUDA: the GPU zygote imports them once, so that each GPU worker's import of paddle
 # costs less (measured with 2.6.2: 1.15 -> 0.9 CPU s). Missing ones are skipped.
@@ -234,7 +236,7 @@ def _run_statements(statements, ns, limit, progress_fd):
     signal.signal(signal.SIGALRM, on_alarm)
     errors = []
     for st in statements:
-        _mark(progress_fd, f"s {int(st['index'])}")
+        _mark(progress_fd, statement_mark(st['index']))
         try:
             code = compile(st["source"], f"<notebook cell {int(st['cell']) + 1}>", "exec")
             signal.setitimer(signal.ITIMER_REAL, limit)
@@ -469,9 +471,9 @@ def _worker(request, spec, progress_fd, setup_fd, task_group, kernel, policy):
         _write(status, json.dumps({"errors": errors, "sandbox": note,
                                    "setup": round(ready - started, 4),
                                    "statements": round(time.monotonic() - ready, 4)}))
-        _mark(progress_fd, "p")
+        _mark(progress_fd, MARK_PROBES)
         _run_probes(checks, ns, note, StudentError, writers)
-        _mark(progress_fd, "d")
+        _mark(progress_fd, MARK_DONE)
     except BaseException as e:  # noqa: BLE001
         code = 3
         with suppress(Exception):
@@ -497,10 +499,11 @@ def _progress(mark, positions):
     untrusted: :func:`_wait` takes a mark only when its key is later than the
     last one, so that rewriting the mark ("s 13", "s 013", "x", ...) cannot
     restart a statement's clock."""
-    if mark in ("p", "d"):
-        return ((1,) if mark == "p" else (2,)), mark
-    if re.fullmatch(r"s [0-9]{1,9}", mark) and int(mark[2:]) in positions:
-        return (0, positions[int(mark[2:])]), f"s {int(mark[2:])}"
+    if mark in (MARK_PROBES, MARK_DONE):
+        return ((1,) if mark == MARK_PROBES else (2,)), mark
+    index = marked_statement(mark)
+    if index is not None and index in positions:
+        return (0, positions[index]), statement_mark(index)
     return None
 
 
@@ -552,12 +555,12 @@ def _wait(pid, request, progress_fd, watch_disk, setup_fd):
         if done:
             break
         if now - start > wall:
-            outcome = "timeout"
+            outcome = Outcome.TIMEOUT.value
         elif key[0] == 0 and now - since > statement_limit:
-            outcome = "statement_timeout"
+            outcome = Outcome.STATEMENT_TIMEOUT.value
         elif watch_disk and now - disk_checked > DISK_POLL:
             disk_checked = now
-            outcome = "disk_limit" if _over_disk(request["scratch"]) else None
+            outcome = Outcome.DISK_LIMIT.value if _over_disk(request["scratch"]) else None
         if outcome:
             _kill(pid)
             _, status, usage = os.wait4(pid, 0)
@@ -572,9 +575,9 @@ def _wait(pid, request, progress_fd, watch_disk, setup_fd):
             sig = os.WTERMSIG(status)
             out_of_cpu = sig == signal.SIGXCPU or (   # or the hard limit's SIGKILL
                 sig == signal.SIGKILL and report["cpu"] > float(request["cpu_limit"]))
-            report.update(outcome="timeout" if out_of_cpu else "signal", code=sig)
+            report.update(outcome=(Outcome.TIMEOUT if out_of_cpu else Outcome.SIGNAL).value, code=sig)
         else:
-            report.update(outcome="exited", code=os.WEXITSTATUS(status))
+            report.update(outcome=Outcome.EXITED.value, code=os.WEXITSTATUS(status))
     return report
 
 

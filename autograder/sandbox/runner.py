@@ -27,6 +27,7 @@ from ..limits import Limits, Speed
 from ..paths import REPOSITORY
 from .preflight import Preflight
 from .processes import die_with_parent, kill_tree
+from .protocol import SETUP_READY, Outcome
 
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024   # uncompressed size of one probe's arrays
 HELLO_TIMEOUT = 120.0                 # seconds for the zygote to import paddle
@@ -293,7 +294,7 @@ class Sandbox:
         request = self._request(question, statements, checks, limits, references)
         with self._gpu_turn(alone):
             report = self._send(request, request["wall_limit"]) or {
-                "outcome": "lost", "code": None, "elapsed": None, "mark": "", "setup": None}
+                "outcome": Outcome.LOST.value, "code": None, "elapsed": None, "mark": "", "setup": None}
         probed = {c["name"]: self._collect(c, report) for c in request["checks"]}
         return report, probed, self._slice_report(Path(request["slice_status"]))
 
@@ -304,9 +305,9 @@ class Sandbox:
         build = {"paddle": self.info.get("paddle", ""), "cuda": self.info.get("cuda_version", "")}
         limits = Limits(PREFLIGHT_SECONDS, PREFLIGHT_SECONDS, PREFLIGHT_SECONDS)
         request = dict(self._request("preflight", [], [], limits, {}), preflight=True)
-        report = self._send(request, request["wall_limit"]) or {"outcome": "lost"}
+        report = self._send(request, request["wall_limit"]) or {"outcome": Outcome.LOST.value}
         got = self._slice_report(Path(request["slice_status"]))
-        if report.get("setup") == "ready" and got.preflight is not None:
+        if report.get("setup") == SETUP_READY and got.preflight is not None:
             result = Preflight.from_json(got.preflight, **build)
             result.ok = True
             self.setup_allowance = (result.setup_cpu * SETUP_SLACK + 1.0,
@@ -376,28 +377,28 @@ def _seconds(value):
 
 def _ended(report):
     """How a worker ended, for the staff (a grader's failure)."""
-    outcome, code = report.get("outcome"), report.get("code")
-    if outcome == "exited":
+    outcome, code = Outcome.of(report.get("outcome")), report.get("code")
+    if outcome is Outcome.EXITED:
         return f"exited with status {code}"
-    if outcome == "signal":
+    if outcome is Outcome.SIGNAL:
         return f"was killed by signal {code}"
-    if outcome in ("timeout", "statement_timeout"):
+    if outcome is not None and outcome.out_of_time:
         return f"did not finish within its time ({report.get('elapsed') or 0:.0f} s)"
     return "was lost (the sandbox stopped responding)"
 
 
 def _fate(report):
-    outcome = report.get("outcome")
-    if outcome in ("timeout", "statement_timeout"):
+    outcome = Outcome.of(report.get("outcome"))
+    if outcome is not None and outcome.out_of_time:
         return "stopped: the time limit for this question was reached (infinite loop?)"
-    if outcome == "signal":
+    if outcome is Outcome.SIGNAL:
         sig = report.get("code")
         name = {signal.SIGKILL: "killed (memory limit?)", signal.SIGSEGV: "segmentation fault",
                 signal.SIGXFSZ: "output file too large", signal.SIGABRT: "aborted"}.get(
             sig, f"killed by signal {sig}")
         return f"the code crashed: {name}"
-    if outcome == "disk_limit":
+    if outcome is Outcome.DISK_LIMIT:
         return "stopped: the code wrote more to disk than a question may (16 MB, 1000 files)"
-    if outcome == "exited":
+    if outcome is Outcome.EXITED:
         return f"the process exited early (exit code {report.get('code')}) before this check ran"
     return "the sandbox stopped responding while running this question"
