@@ -190,6 +190,9 @@ def build_parser():
     p.add_argument("--repeat", type=_positive(int), default=3, help="timing runs")
     p.add_argument("--out", default=None, help="folder of the calibration files "
                                                "(default: autograder/calibration)")
+    p.add_argument("--variants", type=_existing("folder"),
+                   help="the implementations to calibrate with: book.py, correct/*.py and "
+                        "wrong/*.py (default: the packaged autograder/variants)")
     _common(p)
 
     p = sub.add_parser("build", help="regenerate student_template/ and solutions/ from the "

@@ -4,8 +4,8 @@
     python scripts/bench_batch.py [--n 12] [--jobs 2] [--hang] [--keep]
 
 Builds N solution-like notebooks (the book's classes from
-tests/variants/book.py, each with one class swapped for a correct variant from
-tests/variants/correct/, plus an experiment cell that the grader skips), and
+autograder/variants/book.py, each with one class swapped for a correct variant from
+autograder/variants/correct/, plus an experiment cell that the grader skips), and
 with ``--hang`` one more whose ReLU.backward never returns (an infinite loop,
 stopped by its question's time limit), runs ``grade.py DIR --out OUT --jobs J``
 once on a fresh output folder and reports wall time and submissions per

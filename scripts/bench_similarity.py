@@ -4,7 +4,7 @@
     python scripts/bench_similarity.py [--students 100] [--repeat 3] [--seed 0]
 
 Makes a synthetic class of N students. Each student's answer to each of the four graded
-classes is drawn from tests/variants/ (the book's code, the correct and the wrong variants)
+classes is drawn from autograder/variants/ (the book's code, the correct and the wrong variants)
 or the template's stub, then disguised with a random subset of the disguises of
 tests/test_similarity.py (renamed locals and attributes, reordered methods, comments,
 reformatting, changed strings) and made unique by a comment, so that every source is

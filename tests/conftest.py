@@ -27,7 +27,7 @@ IS_ROOT = os.geteuid() == 0
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GLOG_minloglevel", "2")
 
-VARIANTS = ROOT / "tests" / "variants"
+VARIANTS = ROOT / "autograder" / "variants"
 BOOK = (VARIANTS / "book.py").read_text()
 
 

@@ -157,3 +157,21 @@ def test_the_sandbox_outcomes_are_spelled_in_the_protocol_only():
     assert marked_statement(statement_mark(12)) == 12
     assert [marked_statement(m) for m in ("s 013x", "p", "s ", "x")] == [None] * 4
 
+
+def test_the_product_names_no_path_under_tests():
+    """Nothing under autograder/ (code, config, templates, data) names a path in
+    the repository's tests/ folder: what calibrate and the known code need is
+    package data (autograder/variants/). Otter's test folders of the built
+    notebooks (student_template/tests, solutions/tests) are another thing."""
+    import re
+
+    named = sorted(f"{p.relative_to(PACKAGE)}: {m.group(0)}" for p in PACKAGE.rglob("*")
+                   if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+                   for m in re.finditer(r"(?<![\w./-])tests/[\w./]*",
+                                        p.read_text(encoding="utf-8", errors="replace")))
+    assert named == []
+    from autograder.config import load_config
+    from autograder.paths import REPOSITORY
+
+    known = load_config().lab.known_code
+    assert all((REPOSITORY / path).is_file() for path in known.values())

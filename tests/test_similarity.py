@@ -38,7 +38,7 @@ KNOWN = {"book": BOOK_CLASSES, "template": TEMPLATE}
 
 
 def _variant_classes(kind):
-    """{class: {variant stem: source}} of tests/variants/<kind>/."""
+    """{class: {variant stem: source}} of autograder/variants/<kind>/."""
     out = {}
     for path in sorted((VARIANTS / kind).glob("*.py")):
         for cls, src in class_sources(path.read_text()).items():
@@ -272,7 +272,7 @@ def test_independent_implementations_are_not_clustered(known):
     assert max(scores.values()) < THRESHOLD - 0.25   # a wide margin, see THRESHOLD
 
 
-# One-line edits of the book (tests/variants/wrong) are still copies of it, except two
+# One-line edits of the book (autograder/variants/wrong) are still copies of it, except two
 # rewrites of Dropout.forward: dropout_identity (forward returns inputs, backward
 # outputs_grad) and dropout_fixed_mask (a new mask computation, half of forward).
 REWRITES = {"dropout_identity", "dropout_fixed_mask"}

@@ -53,15 +53,15 @@ K = 6        # k-gram length, in AST tokens (about one short expression)
 WINDOW = 2   # winnowing window: every match of >= K + WINDOW - 1 = 7 tokens is detected
 
 # Calibration (K=6, WINDOW=2, the template notebook's classes as base code; the material of
-# tests/test_similarity.py; "raw" = the same without a base):
+# test_similarity.py; "raw" = the same without a base):
 #   * disguised copies of the book's four classes -- renamed locals / arguments, renamed
 #     self attributes, reordered methods, comments and docstrings, reformatting, changed
 #     strings, and all of these at once (28 copies) -- score 1.00 with the original: the
 #     normalization erases every one of these disguises;
-#   * one-statement edits of the book (the 22 tests/variants/wrong files) score 0.59-0.90
+#   * one-statement edits of the book (the 22 autograder/variants/wrong files) score 0.59-0.90
 #     with the book (median 0.74), except two rewrites of the dropout's forward (0.33, 0.00);
 #     the official solution's loss and optimizer (a statement or two changed) 0.82 and 0.73;
-#   * independently written correct implementations (tests/variants/correct, 10 pairs with
+#   * independently written correct implementations (autograder/variants/correct, 10 pairs with
 #     each other and with the book) score 0.02-0.14 (raw: 0.02-0.21), the highest being
 #     the book's optimizer vs batchgd_inplace_style and its activation vs relu_where.
 # 0.5 is far above the independent maximum and still flags copies with a statement or two

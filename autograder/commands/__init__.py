@@ -9,5 +9,5 @@
 :mod:`autograder.cli` parses the command line and calls them. The core below
 (``engine``, ``lab``, ``config``, ``results``, ``grading``, ``sandbox``,
 ``notebook``, ``questions``, ``reference``, ``batch``, ``term``, ``gradescope``)
-never imports a command (tests/test_layout.py checks it).
+never imports a command (test_layout.py checks it).
 """

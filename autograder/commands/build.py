@@ -50,7 +50,7 @@ GENERATED_TEXT = """# Generated: do not edit
 
 This folder is a copy of the course library `nndl/` at the repository's root,
 made by `python grade.py build` (it is what students receive). Edit `nndl/`
-there and rebuild; `tests/test_notebooks.py` fails while the two differ.
+there and rebuild; `test_notebooks.py` fails while the two differ.
 """
 # otter's markup in the solution's code cells: a dead prompt string, and comment lines
 PROMPT = re.compile(r"^[ \t]*\"\"\" # BEGIN PROMPT\n.*?^[ \t]*\"\"\" # END PROMPT\n", re.S | re.M)
@@ -164,7 +164,7 @@ def run_otter_assign(work: pathlib.Path, master_src: pathlib.Path) -> pathlib.Pa
 def build(out_root: pathlib.Path, lab=None) -> list[pathlib.Path]:
     """Write ``out_root/student_template/...`` and ``out_root/solutions/...``.
 
-    Generated directories (``tests/``, the library) are replaced wholesale;
+    Generated directories (the otter test folders, the library) are replaced wholesale;
     other files in ``out_root`` (e.g. ``solutions/README.md``) are left alone.
     Returns the written files, sorted.
     """

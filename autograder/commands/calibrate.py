@@ -2,10 +2,10 @@
 are set from, and write ``autograder/calibration/``.
 
 - **Separation** (``accuracy.md``/``.json``): every correct implementation (the
-  reference, the book's code ``tests/variants/book.py`` and each correct variant
-  of ``tests/variants/correct/``) of every question, trained over data seeds x
+  reference, the book's code ``book.py`` and each correct variant
+  of ``correct/``, in the variants' folder) of every question, trained over data seeds x
   initial-weight seeds, with its accuracy at several iteration counts; and each
-  wrong variant of ``tests/variants/wrong/`` at the grading seeds. The
+  wrong variant of ``wrong/`` at the grading seeds. The
   thresholds are the lowest correct accuracy at the chosen count minus a
   margin (the config's comment says which).
 - **False fails**: every correct implementation at the config's iterations and
@@ -19,7 +19,9 @@ are set from, and write ``autograder/calibration/``.
   limit on any machine.
 
 Runs in-process (these are the grader's own implementations), on ``--jobs``
-processes. Needs the repository's ``tests/variants``.
+processes. The variants' folder is ``--variants`` (default: the packaged
+``autograder/variants/``: the book's code and the corpus of correct and wrong
+implementations the tests use too).
 """
 
 import dataclasses
@@ -27,6 +29,7 @@ import importlib
 import json
 import math
 import multiprocessing as mp
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -36,30 +39,36 @@ from nndl.checks import run_in_process
 from ..config import load_config
 from ..engine import grade_notebook, open_sandbox
 from ..lab import load_lab
-from ..paths import REPOSITORY
+from ..paths import PACKAGE, REPOSITORY
 
 ROOT = REPOSITORY
-VARIANTS = ROOT / "tests" / "variants"
+VARIANTS = PACKAGE / "variants"     # book.py, correct/*.py, wrong/*.py
 OUT = ROOT / "autograder" / "calibration"
 MARGIN = 0.05                       # thresholds: lowest correct accuracy - MARGIN, floored to 0.05
 
 
-def _implementations():
-    """(name, source or None) of the reference, the book and the correct variants."""
+def _implementations(variants):
+    """(name, source or None) of the reference, the book and the correct variants
+    of the folder ``variants``."""
     yield "reference", None
     yield "book", ""
-    for path in sorted((VARIANTS / "correct").glob("*.py")):
+    for path in sorted((variants / "correct").glob("*.py")):
         yield path.stem, path.read_text()
 
 
-def _namespace(lab, source):
+def _code(variants, source):
+    """What a task runs: None (the reference), or (the book's code, a variant's)."""
+    return None if source is None else ((variants / "book.py").read_text(), source)
+
+
+def _namespace(lab, code):
     """The classes of an implementation: the reference's, or the book's with a
     variant's classes over them."""
-    if source is None:
+    if code is None:
         return lab.reference_classes()
     ns = {"__name__": "__calibration__"}
-    exec((VARIANTS / "book.py").read_text(), ns)  # noqa: S102 - the repository's own fixtures
-    exec(source, ns)  # noqa: S102
+    for source in code:
+        exec(source, ns)  # noqa: S102 - the package's own fixtures
     return ns
 
 
@@ -76,23 +85,23 @@ def _accuracy_run(cfg, question, **accuracy):
     return lab, next(c for c in lab.unit(question).checks if c.short_name == "accuracy")
 
 
-def _accuracies(cfg, source, question, data_seed, init_seed, checkpoints):
+def _accuracies(cfg, code, question, data_seed, init_seed, checkpoints):
     """{iterations: (train, test)} of one training run."""
     lab, check = _accuracy_run(cfg, question, data_seed=data_seed, init_seed=init_seed,
                                iterations=max(checkpoints))
     measure = importlib.import_module(f"{lab.settings.reference}.accuracy").accuracy
     inputs = check.make_inputs(0)
-    out = check.probe_function()(_namespace(lab, source),
+    out = check.probe_function()(_namespace(lab, code),
                                  check.probe_inputs(inputs),
                                  checkpoints=checkpoints)
     return {it: (measure(out[f"train_logits_{it}"], inputs["y_train"]),
                  measure(out[f"test_logits_{it}"], inputs["_y_test"])) for it in checkpoints}
 
 
-def _verdict(cfg, source, question, seed):
+def _verdict(cfg, code, question, seed):
     """(first run passed, passed after the grader's rule, runs) at seed ``seed``."""
     lab, check = _accuracy_run(cfg, question, init_seed=seed, train_seed=seed)
-    ns = _namespace(lab, source)
+    ns = _namespace(lab, code)
     first = run_in_process(check, ns, cfg.seeds.checks)
     verdict, again = check.rerun_if_near(
         first, cfg.seeds.checks, lambda inputs: run_in_process(check, ns, cfg.seeds.checks, inputs))
@@ -101,10 +110,10 @@ def _verdict(cfg, source, question, seed):
 
 def _task(args):
     warnings.filterwarnings("ignore")
-    kind, cfg, _, source, question, *rest = args
+    kind, cfg, _, code, question, *rest = args
     run = _accuracies if kind == "accuracy" else _verdict
     try:
-        return args, run(cfg, source, question, *rest)
+        return args, run(cfg, code, question, *rest)
     except Exception as e:  # noqa: BLE001 - a wrong variant may fail to train
         return args, {"error": f"{type(e).__name__}: {e}"}
 
@@ -119,22 +128,22 @@ def _run_all(tasks, jobs, say):
     return results
 
 
-def _separation_tasks(cfg, lab, data_seeds, init_seeds, checkpoints):
+def _separation_tasks(cfg, lab, variants, data_seeds, init_seeds, checkpoints):
     """Correct implementations over data x initial-weight seeds, wrong variants at
     the grading seeds."""
     seeds = [(d, i) for d in range(data_seeds) for i in range(init_seeds)]
-    runs = [(name, source, seeds) for name, source in _implementations()]
+    runs = [(name, source, seeds) for name, source in _implementations(variants)]
     runs += [(f"wrong:{path.stem}", path.read_text(),
               [(cfg.accuracy.data_seed, cfg.accuracy.init_seed)])
-             for path in sorted((VARIANTS / "wrong").glob("*.py"))]
-    return [("accuracy", cfg, name, source, unit.id, d, i, checkpoints)
+             for path in sorted((variants / "wrong").glob("*.py"))]
+    return [("accuracy", cfg, name, _code(variants, source), unit.id, d, i, checkpoints)
             for name, source, pairs in runs for unit in lab.units
             if _defines(source, unit.graded_class) for d, i in pairs]
 
 
-def _false_fail_tasks(cfg, lab, seeds):
-    return [("verdict", cfg, name, source, unit.id, k)
-            for name, source in _implementations() for unit in lab.units
+def _false_fail_tasks(cfg, lab, variants, seeds):
+    return [("verdict", cfg, name, _code(variants, source), unit.id, k)
+            for name, source in _implementations(variants) for unit in lab.units
             if _defines(source, unit.graded_class) for k in range(seeds)]
 
 
@@ -239,9 +248,10 @@ def calibrate_timing(cfg, repeat, say):
 
 
 def main(accuracy=True, timing=False, data_seeds=3, init_seeds=3, checkpoints="500,1000,2000",
-         false_fail_seeds=20, jobs=2, config=None, out=None, repeat=3, quiet=False):
-    """Run the calibrations asked for and write their files into ``out``."""
-    import sys
+         false_fail_seeds=20, jobs=2, config=None, out=None, repeat=3, quiet=False,
+         variants=None):
+    """Run the calibrations asked for and write their files into ``out``; the
+    implementations are those of the folder ``variants`` (default: the packaged set)."""
 
     def say(text):
         if not quiet:
@@ -254,8 +264,9 @@ def main(accuracy=True, timing=False, data_seeds=3, init_seeds=3, checkpoints="5
     start = time.time()
     if accuracy:
         points = sorted({int(c) for c in str(checkpoints).split(",")})
-        tasks = _separation_tasks(cfg, lab, data_seeds, init_seeds, points)
-        tasks += _false_fail_tasks(cfg, lab, false_fail_seeds)
+        variants = Path(variants) if variants else VARIANTS
+        tasks = _separation_tasks(cfg, lab, variants, data_seeds, init_seeds, points)
+        tasks += _false_fail_tasks(cfg, lab, variants, false_fail_seeds)
         say(f"{len(tasks)} training runs on {jobs} processes")
         results = _run_all(tasks, jobs, say)
         summary, wrong = _summaries(results, points)
