@@ -11,6 +11,7 @@ import dataclasses
 import re
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from .errors import InstructorError
@@ -102,8 +103,6 @@ class AccuracySettings:
 def parse_iso_time(text):
     """``datetime.fromisoformat``, also taking a final ``Z`` on Python 3.10
     (Gradescope's image); raises ValueError."""
-    from datetime import datetime
-
     text = text.strip()
     return datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "zZ" and text else text)
 

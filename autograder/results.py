@@ -18,6 +18,8 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import jsonschema
+
 MAX_MESSAGE = 2000        # characters of one test's output
 MAX_PROBLEMS = 20
 MAX_RESULTS_BYTES = 1_000_000
@@ -314,8 +316,6 @@ class GradingResult:
 
 def validate(data):
     """Raise jsonschema.ValidationError when ``data`` is not Gradescope's format."""
-    import jsonschema
-
     jsonschema.validate(data, SCHEMA)
 
 

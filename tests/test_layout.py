@@ -175,3 +175,47 @@ def test_the_product_names_no_path_under_tests():
 
     known = load_config().lab.known_code
     assert all((REPOSITORY / path).is_file() for path in known.values())
+
+
+MAX_FUNCTION_IMPORTS = 10     # the issue's bound: the import graph must show the design
+
+
+def _function_imports():
+    """(file, line, statement) of every import inside a function under autograder/."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        lines = text.splitlines()
+
+        def visit(node, inside):
+            for child in ast.iter_child_nodes(node):
+                if inside and isinstance(child, (ast.Import, ast.ImportFrom)):
+                    found.append((path, child.lineno, lines))
+                visit(child, inside or isinstance(child, (ast.FunctionDef,
+                                                           ast.AsyncFunctionDef)))
+
+        visit(ast.parse(text), False)
+    return found
+
+
+def test_few_imports_inside_functions_each_saying_why():
+    found = _function_imports()
+    where = [f"{p.relative_to(PACKAGE)}:{n}" for p, n, _ in found]
+    assert len(found) <= MAX_FUNCTION_IMPORTS, where
+    unexplained = [f"{p.relative_to(PACKAGE)}:{n}" for p, n, lines in found
+                   if "#" not in lines[n - 1] and not lines[n - 2].strip().startswith("#")]
+    assert unexplained == []
+
+
+def test_no_heavy_or_optional_dependency_on_the_command_line_or_gradescope():
+    """Importing the command line (every command) or Gradescope's entry loads no
+    paddle (the processes that fork), no matplotlib, Jinja2 or Dask."""
+    import subprocess
+    import sys
+
+    code = ("import sys, autograder.cli, autograder.gradescope.run; print(sorted(m for m in "
+            "('paddle', 'matplotlib', 'jinja2', 'markupsafe', 'distributed', 'dask') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=PACKAGE.parent, capture_output=True,
+                         text=True, timeout=120, check=True).stdout
+    assert out.strip() == "[]"

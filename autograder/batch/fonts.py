@@ -10,8 +10,13 @@ printed. Installing a CJK font (Debian/Ubuntu: ``apt-get install
 fonts-noto-cjk``, or ``fonts-wqy-zenhei``) makes the ids show as written.
 """
 
+import logging
 from contextlib import contextmanager
 from functools import cache
+
+import matplotlib
+from matplotlib import font_manager
+from matplotlib.ft2font import FT2Font
 
 BASE = "DejaVu Sans"              # matplotlib's own font: Latin, Greek, Cyrillic, symbols
 CJK_FALLBACKS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "Source Han Sans SC",
@@ -22,9 +27,6 @@ CJK_FALLBACKS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "Source
 @cache
 def _installed():
     """{family: set of code points} of BASE and the CJK fallbacks found."""
-    from matplotlib import font_manager
-    from matplotlib.ft2font import FT2Font
-
     found = {}
     for entry in font_manager.fontManager.ttflist:
         if entry.name in (BASE, *CJK_FALLBACKS) and entry.name not in found:
@@ -59,10 +61,6 @@ def plotting():
     """matplotlib settings for the report's plots (use around making and saving).
     font_manager's notes on the weights a CJK font lacks ("Failed to find font
     weight normal ... now using 500") are not printed: the nearest weight is fine."""
-    import logging
-
-    import matplotlib
-
     logger = logging.getLogger("matplotlib.font_manager")
     level = logger.level
     logger.setLevel(logging.ERROR)

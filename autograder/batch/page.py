@@ -17,8 +17,10 @@ import time
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 
 from .. import __version__
+from ..lab import load_lab
 from ..paths import REPOSITORY
 from ..results import clip
 
@@ -30,9 +32,18 @@ DIGEST_CHARS = 12          # of the config's sha256 shown: enough to tell two co
 def code(text):
     """``text`` escaped, its Markdown code spans (`x`, as the diagnoses write
     formulas and code) shown as <code>."""
-    from markupsafe import Markup, escape   # Jinja2's: only where pages are made (not on
-                                            # Gradescope, whose image has no Jinja2)
-    return Markup(CODE_SPAN.sub(lambda m: f"<code>{m.group(1)}</code>", escape(str(text))))
+    markupsafe = _jinja().markupsafe
+    return markupsafe.Markup(CODE_SPAN.sub(lambda m: f"<code>{m.group(1)}</code>",
+                                           markupsafe.escape(str(text))))
+
+
+@cache
+def _jinja():
+    """Jinja2 (and its markupsafe), imported where a page is made: Gradescope's
+    image has no Jinja2, and its grading path imports no page."""
+    import jinja2, markupsafe  # noqa: E401 - only where pages are made (see above)
+
+    return SimpleNamespace(jinja2=jinja2, markupsafe=markupsafe)
 
 
 @dataclass(frozen=True)
@@ -104,8 +115,6 @@ _CONTEXTS = {}
 
 def context_of(cfg):
     """:func:`context` of ``cfg``, made once per config file and content."""
-    from ..lab import load_lab
-
     try:
         data = Path(cfg.source).read_bytes()
     except (OSError, TypeError):
@@ -118,8 +127,7 @@ def context_of(cfg):
 
 @cache
 def _environment():
-    import jinja2
-
+    jinja2 = _jinja().jinja2
     env = jinja2.Environment(loader=jinja2.PackageLoader(__package__, "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)

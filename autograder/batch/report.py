@@ -10,9 +10,13 @@ import re
 import statistics
 from collections import Counter
 
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
 from ..results import clip
-from .fonts import plotting
+from .fonts import drawable, plotting
 from .page import Context, code, render
+from .similarity import THRESHOLD, heatmap_png
 
 MAX_DIAGNOSES = 40     # distinct diagnoses listed per question; more are counted, not listed
 MAX_NAMES = 12         # student ids listed per diagnosis; more are counted
@@ -33,15 +37,11 @@ def _plot(fig):
 
 
 def _figure(height=3.2):
-    from matplotlib.figure import Figure
-
     fig = Figure(figsize=(8, height))
     return fig, fig.subplots()
 
 
 def _histogram(totals, max_score):
-    from matplotlib.ticker import MaxNLocator
-
     fig, ax = _figure()
     ax.hist(totals, bins=20, range=(0, max_score), color="#4a7ab5", edgecolor="white")
     ax.set_xlabel(f"total score (out of {max_score:g})")
@@ -51,8 +51,6 @@ def _histogram(totals, max_score):
 
 
 def _bars(labels, rates, xlabel):
-    from .fonts import drawable
-
     labels = [drawable(label) for label in labels]
     fig, ax = _figure(0.6 + 0.3 * len(labels))
     ax.barh(labels[::-1], rates[::-1], color="#4a7ab5")
@@ -174,8 +172,6 @@ def _incidents(entries):
 def _similar(similar):
     """Clusters of similar answers per graded class, and a heat map of each class's
     pairwise similarity (``autograder.batch.similarity``)."""
-    from .similarity import THRESHOLD, heatmap_png
-
     clusters, matrices = similar
     rows = [[c.cls, len(c.students), f"{c.score:.2f}", ", ".join(c.matches) or "-",
              ", ".join(c.students)] for c in clusters]

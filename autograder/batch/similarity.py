@@ -46,7 +46,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
+from .fonts import drawable, plotting
 from .gradebook import csv_cell
 
 K = 6        # k-gram length, in AST tokens (about one short expression)
@@ -394,18 +397,11 @@ def heatmap_png(matrix, students: list[str], cls: str) -> bytes:
     """PNG bytes of a heat map of the pairwise similarity matrix of one class, with the
     student ids on both axes (no tick labels beyond MAX_TICK_LABELS students). Ids in
     any script are drawn (``fonts``: CJK fallbacks, escapes for what no font has)."""
-    from .fonts import plotting
-
     with plotting():
         return _heatmap_png(matrix, students, cls)
 
 
 def _heatmap_png(matrix, students, cls):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    from .fonts import drawable
-
     matrix = np.asarray(matrix, dtype=float)
     n = len(students)
     size = min(4 + 0.18 * n, 20)

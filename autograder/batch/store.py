@@ -19,6 +19,8 @@ import json
 import time
 from pathlib import Path
 
+from .feedback import render_feedback
+from .page import context_of
 from ..results import (GradingResult, TestResult, write_json_atomic, write_results,
                        write_text_atomic)
 
@@ -51,9 +53,6 @@ def is_done(out, sid, sha):
 
 
 def save(out, sub, job, outcome):
-    from .feedback import render_feedback      # Jinja2: only where pages are written
-    from .page import context_of
-
     folder = Path(out) / sub.sid
     for leftover in folder.glob(".*.tmp"):      # from a batch killed while writing
         leftover.unlink(missing_ok=True)

@@ -18,9 +18,13 @@ from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
+from tqdm import tqdm
+
 from ..config import DEFAULT_CONFIG, grading_bytes, load_config
+from ..engine import GraderError, choose_device
 from ..errors import ExitCode
 from ..lab import load_lab
+from ..notebook import NotebookError, class_sources, parse, read_notebook
 from ..paths import REPOSITORY
 from ..batch import settings as saved_settings
 from ..batch import store
@@ -31,8 +35,9 @@ from ..batch.gradebook import collect, one_line, question_maxima, render_gradebo
 from ..batch.lms import NAMES as LMS_NAMES
 from ..batch.lms import DownloadError, recognise
 from ..batch.lms import submissions as lms_submissions
-from ..batch.report import render_report
+from ..batch.runner.cluster import run_dask
 from ..batch.runner.job import Job, Outcome, grader_failure
+from ..batch.runner.pool import run_local
 from ..term import TermError
 from ..term import db as term_db
 from ..term.roster import Student, read_roster, resolve
@@ -64,8 +69,6 @@ def known_code(cfg, lab, root):
     """{label: {class: source}} of the code every student may have (``[lab]
     known_code``: the book's, the solution, the template); missing files are
     left out."""
-    from ..notebook import NotebookError, class_sources, parse, read_notebook
-
     known = {}
     for label, rel in cfg.lab.known_code.items():
         path = Path(root) / rel
@@ -79,16 +82,31 @@ def known_code(cfg, lab, root):
     return known
 
 
-def _similarity(out, entries, cfg, lab):
+def _similarity(similarity, out, entries, cfg, lab):
     """Compare the graded students' classes; write ``similarity.csv``; return
     (clusters, matrices) for the report."""
-    from ..batch.similarity import compare, to_csv
-
+    compare, to_csv = similarity.compare, similarity.to_csv
     sources = {e.sid: e.result.staff.get("class_sources", {}) for e in entries
                if e.result is not None and e.status == "graded"}
     pairs, clusters, matrices = compare(sources, known_code(cfg, lab, REPOSITORY))
     store.write_text_atomic(out / store.SIMILARITY, to_csv(pairs, clusters))
     return clusters, matrices
+
+
+def _class_report(args, out, entries, cfg, lab, maxima, config_file_bytes, item_table):
+    """``similarity.csv`` and ``report.html``."""
+    # matplotlib (the report's plots) is imported here, by the one command that draws
+    # them: not by every command of the command line, nor on the grading path
+    from ..batch import report, similarity
+
+    try:
+        similar = _similarity(similarity, out, entries, cfg, lab)
+    except Exception:  # noqa: BLE001 - a flag for staff must not cost the gradebook
+        _say(args, f"similarity could not be computed:\n{traceback.format_exc()}")
+        similar = None
+    store.write_text_atomic(out / store.REPORT, report.render_report(
+        entries, maxima, similar, context=page_context(cfg, lab, config_file_bytes),
+        items=item_table))
 
 
 def _jobs(todo, cfg, config_bytes, device, device_note=""):
@@ -107,8 +125,6 @@ def _run(args, todo, cfg, config_bytes, out, by_id, unsaved, term):
     """Grade ``todo``, saving each result as it comes. A student whose results
     cannot be saved is saved as a grader error instead; ``unsaved`` gets
     {sid: error} for each, so the gradebook says so even if that failed too."""
-    from tqdm import tqdm
-
     tqdm.monitor_interval = 0           # no monitor thread in the process that forks
     errors = 0
     bar = tqdm(total=len(todo), desc="grading", unit="nb", disable=args.quiet,
@@ -141,12 +157,8 @@ def _run(args, todo, cfg, config_bytes, out, by_id, unsaved, term):
     jobs = _jobs(todo, cfg, config_bytes, args.device, args.device_note)
     try:
         if args.scheduler:
-            from ..batch.runner.cluster import run_dask
-
             run_dask(jobs, args.scheduler, on_done)
         else:
-            from ..batch.runner.pool import run_local
-
             run_local(jobs, args.jobs or os.cpu_count() or 1, on_done)
     finally:
         bar.close()
@@ -273,8 +285,6 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
                f"graded, {len(subs) - gradable} not gradable")
 
     if todo and not args.scheduler:    # the preflight, once, before grading anyone
-        from ..engine import GraderError, choose_device
-
         try:
             args.device, args.device_note = choose_device(cfg, args.device)
         except GraderError as e:
@@ -298,14 +308,7 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
     maxima = question_maxima(cfg, lab)
     store.write_text_atomic(out / store.GRADEBOOK,
                             render_gradebook(entries, maxima, args.scale, standing))
-    try:
-        similar = _similarity(out, entries, cfg, lab)
-    except Exception:  # noqa: BLE001 - a flag for staff must not cost the gradebook
-        _say(args, f"similarity could not be computed:\n{traceback.format_exc()}")
-        similar = None
-    store.write_text_atomic(out / store.REPORT, render_report(
-        entries, maxima, similar, context=page_context(cfg, lab, config_file_bytes),
-        items=item_table))
+    _class_report(args, out, entries, cfg, lab, maxima, config_file_bytes, item_table)
     term.finish()
     statuses = Counter(e.status for e in entries)
     _say(args, f"done: {len(todo)} graded in this run; the gradebook holds "

@@ -38,7 +38,9 @@ import ctypes
 import os
 import pwd
 import re
+import resource
 import shutil
+import socket
 import stat
 import subprocess
 import tempfile
@@ -46,6 +48,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from ..errors import GraderFault
+from ..lab import load_lab
 from ..sandbox.processes import become_subreaper, in_throwaway_fork, kill_descendants
 from ..sandbox.runner import ProbeResult, Sandbox
 from ..sandbox.seccomp import PR_SET_NO_NEW_PRIVS, install_program, seccomp_program
@@ -90,8 +93,6 @@ def probe_kernel(prog):
         with suppress(OSError):
             if prog is not None and libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0:
                 install_program(libc, prog)
-                import socket
-
                 try:
                     socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()
                 except PermissionError:
@@ -185,8 +186,6 @@ class Isolation:
     base folder, the kernel's network blocking. Use as a context manager."""
 
     def __init__(self, source_root, cfg, *, python=None, user=None):
-        from ..lab import load_lab
-
         self.source_root = Path(source_root)
         self.lab = load_lab(cfg)
         self.python = python or os.environ.get("NNDL_SANDBOX_PYTHON") or \
@@ -271,8 +270,6 @@ class Isolation:
         libc = _libc()
         with suppress(OSError), open("/proc/self/oom_score_adj", "w") as f:
             f.write("1000")
-        import resource
-
         resource.setrlimit(resource.RLIMIT_NPROC, (NPROC_LIMIT, NPROC_LIMIT))
         if self.kernel["netns"]:
             _unshare_net(libc)

@@ -39,8 +39,13 @@ import zipfile
 from contextlib import suppress
 from pathlib import Path, PurePosixPath
 
+from ..config import load_config
 from ..errors import ExitCode
+from ..grading import grade_safely, specs_of, write_safely
+from ..notebook import MAX_NOTEBOOK_BYTES, choose_notebook, ignored, zip_notebooks
 from ..paths import REPOSITORY
+from ..results import GradingResult, clean_text, write_results
+from .isolation import LIVE_BASES, Isolation, kill_descendants
 
 DEFAULT_DEADLINE = 540          # seconds; Gradescope's default timeout is 600
 STAFF_LOG_CHARS = 2000          # per question, of the student's output, on stdout (staff only)
@@ -48,8 +53,6 @@ STAFF_LOG_CHARS = 2000          # per question, of the student's output, on stdo
 
 def _zip_members(path):
     """The ``.ipynb`` members of the zip at ``path`` (none if it is not a zip)."""
-    from ..notebook import zip_notebooks
-
     try:
         return zip_notebooks(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, RuntimeError):
@@ -59,8 +62,6 @@ def _zip_members(path):
 def _extract_member(path, member, dest_dir):
     """Copy one zip member to ``dest_dir`` (at most MAX_NOTEBOOK_BYTES + 1 bytes,
     so a zip bomb stays small and the engine reports the size)."""
-    from ..notebook import MAX_NOTEBOOK_BYTES
-
     dest = Path(dest_dir) / PurePosixPath(member).name
     with zipfile.ZipFile(path) as z, z.open(member) as src, open(dest, "wb") as out:
         out.write(src.read(MAX_NOTEBOOK_BYTES + 1))
@@ -75,8 +76,6 @@ def find_notebook(submission_dir, expected, extract_dir=None):
     checkpoints, not symlinks); when there are none, the ``.ipynb`` members of
     its ``.zip`` files (otter's ``grader.export()`` zip), the chosen one being
     copied into ``extract_dir``."""
-    from ..notebook import choose_notebook, ignored
-
     submission_dir = Path(submission_dir)
     if not submission_dir.is_dir():
         return None, "No submission folder was found: upload your notebook " \
@@ -132,8 +131,6 @@ def _harden(root):
 def _print_staff(result, isolation_info):
     """The staff's view on stdout (Gradescope shows it to instructors only:
     results.json sets stdout_visibility to hidden)."""
-    from ..results import clean_text
-
     sys.stdout.write(result.to_text())
     print(clean_text(f"isolation: {isolation_info}"))
     if result.grader_error:
@@ -163,19 +160,12 @@ def parse_args(argv):
 
 
 def _failed(submission, cfg, error):
-    from ..grading import specs_of
-    from ..results import GradingResult
-
     return GradingResult.grader_failed(submission, specs_of(cfg) if cfg else [], error)
 
 
 def _grade(submission, cfg, expected, scratch):
     """The result of the submission in ``submission`` (the student's fault when
     there is no notebook to grade), and the isolation's description."""
-    from ..grading import grade_safely, specs_of
-    from ..results import GradingResult
-    from .isolation import Isolation
-
     notebook, note = find_notebook(submission, expected or cfg.lab.notebook, extract_dir=scratch)
     if notebook is None:
         return GradingResult.not_graded(submission, specs_of(cfg), note), 0, None
@@ -197,16 +187,11 @@ def main(argv=None):
     submission = root / "submission"
     state = {"cfg": None, "finishing": False, "cleanup": None}
 
-    from ..grading import write_safely
-    from ..results import write_results
-
     def watchdog(signum, frame):  # noqa: ARG001
         if state["finishing"]:
             return
         state["finishing"] = True
         with suppress(Exception):
-            from .isolation import LIVE_BASES, kill_descendants
-
             kill_descendants()        # the sandbox, whatever its user
             for folder in list(LIVE_BASES) + [state.get("cleanup")]:
                 if folder:
@@ -225,14 +210,12 @@ def main(argv=None):
     signal.alarm(max(1, int(args.deadline)))
     isolation_info = None
     try:
-        from ..config import load_config
-
         _harden(root)
         state["cfg"] = cfg = load_config(args.config)
         state["cleanup"] = tempfile.mkdtemp(prefix="nndl-submission-")   # 0700, the grader's
         result, code, isolation_info = _grade(submission, cfg, args.expected, state["cleanup"])
     except Exception:  # noqa: BLE001 - always leave a results file behind
-        code, result = 2, _failed(submission, state["cfg"], traceback.format_exc())
+        code, result = ExitCode.GRADER, _failed(submission, state["cfg"], traceback.format_exc())
     if state["cleanup"]:
         shutil.rmtree(state["cleanup"], ignore_errors=True)
         state["cleanup"] = None

@@ -3,7 +3,14 @@ grading path imports (grader process and sandbox child), so that a missing
 requirement fails ``setup.sh`` instead of every student's grading."""
 
 import importlib
+import os
 import sys
+
+import jsonschema
+
+from autograder.config import load_config
+from autograder.lab import load_lab
+from autograder.results import SCHEMA
 
 # grader (parent) side
 PARENT = ["autograder.cli", "autograder.engine", "autograder.notebook", "autograder.results",
@@ -20,16 +27,8 @@ def child_modules(lab):
 
 
 def main():
-    import os
-
     os.environ.setdefault("MPLBACKEND", "Agg")
     os.environ.setdefault("GLOG_minloglevel", "2")
-    import jsonschema
-
-    from autograder.config import load_config
-    from autograder.lab import load_lab
-    from autograder.results import SCHEMA
-
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
     lab = load_lab(load_config())
     failed = []
@@ -41,9 +40,7 @@ def main():
     if failed:
         print("self-check FAILED:\n  " + "\n  ".join(failed), file=sys.stderr)
         return 1
-    import paddle
-
-    print(f"self-check ok: Python {sys.version.split()[0]}, paddle {paddle.__version__}, "
+    print(f"self-check ok: Python {sys.version.split()[0]}, paddle {sys.modules['paddle'].__version__}, "
           f"numpy {sys.modules['numpy'].__version__}, {len(lab.units)} questions")
     return 0
 

@@ -356,6 +356,7 @@ def _start_paddle(request, policy, steps):
     gpu = policy.device == "gpu"
     steps.enter("paddle")
     os.environ.update(policy.env)
+    # paddle in the worker, once its policy's environment is set (never in a GPU zygote)
     import paddle
 
     if not gpu or request.get("device") == "cpu":    # "cpu" in a GPU worker: tests
@@ -367,6 +368,7 @@ def _start_paddle(request, policy, steps):
     if paddle.device.cuda.device_count() < 1:
         raise RuntimeError("paddle counts no GPU")
     paddle.set_device(request.get("device") or "gpu:0")
+    # paddle's internals, once the GPU is the device
     from paddle.base import core
 
     core.set_cublas_switch(False)    # no TF32 in float32 matmuls (FLAGS_* have no such flag)
@@ -414,6 +416,7 @@ def _preflight(paddle, status, started, bench):
 
 def _worker(request, spec, progress_fd, setup_fd, task_group, kernel, policy):
     """Body of a forked worker; never returns."""
+    # numpy comes with the lab's preloads: this module itself is standard library and sandbox only
     import numpy as np
 
     code, started, steps, status = 0, time.monotonic(), _SetupSteps(setup_fd), None
@@ -441,6 +444,7 @@ def _worker(request, spec, progress_fd, setup_fd, task_group, kernel, policy):
                 checks.append((c, {k: data[k] for k in data.files},
                                _resolve(c["probe"], spec["probe_modules"]),
                                (open(c["output"], "wb"), open(c["status"], "wb"))))
+        # nndl is the lab's library, loaded by the preloads, not by this module
         from nndl.checks.core import StudentError
 
         steps.enter("references")
@@ -575,7 +579,8 @@ def _wait(pid, request, progress_fd, watch_disk, setup_fd):
             sig = os.WTERMSIG(status)
             out_of_cpu = sig == signal.SIGXCPU or (   # or the hard limit's SIGKILL
                 sig == signal.SIGKILL and report["cpu"] > float(request["cpu_limit"]))
-            report.update(outcome=(Outcome.TIMEOUT if out_of_cpu else Outcome.SIGNAL).value, code=sig)
+            outcome = Outcome.TIMEOUT if out_of_cpu else Outcome.SIGNAL
+            report.update(outcome=outcome.value, code=sig)
         else:
             report.update(outcome=Outcome.EXITED.value, code=os.WEXITSTATUS(status))
     return report
@@ -588,6 +593,7 @@ def _bench(rounds=4, steps=60):
     the thread's CPU clock (paddle's CPU ops run on the calling thread with
     OMP_NUM_THREADS=1): in a worker with an RLIMIT_CPU, as the GPU preflight's,
     the process clock advances only by scheduler ticks (it read 0.0 here)."""
+    # paddle: imported by now (a CPU zygote's, or the GPU worker's); never at this module's import
     import paddle
 
     paddle.seed(0)
@@ -696,6 +702,7 @@ def main():
     probed = time.monotonic()
     bench = None
     if mode == "cpu":
+        # a CPU zygote imports paddle once for all its workers, after the preloads
         import paddle
 
         paddle.set_device("cpu")

@@ -29,6 +29,7 @@ once, in a throwaway process, and each worker's note says what it applied.
 import ctypes
 import os
 import resource
+import tempfile
 import time
 from contextlib import suppress
 from pathlib import Path
@@ -292,8 +293,6 @@ def scratch_usage(scratch, max_files=SCRATCH_FILES + 1):
 def features():
     """What this kernel and this user allow a worker, tried in a throwaway fork:
     ``{"namespaces": bool, "pids": cgroup base or None}``."""
-    import tempfile
-
     try:                                    # in the sandbox's folder, removed with it
         scratch = tempfile.mkdtemp(prefix="probe-", dir=os.getcwd())
     except OSError:                         # (not writable: the Gradescope user)

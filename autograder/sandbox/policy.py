@@ -23,6 +23,7 @@ keeps the CUDA cache out of the home folder, turns TF32 off and asks for
 deterministic kernels.
 """
 
+import glob
 import os
 import re
 import sys
@@ -215,8 +216,6 @@ def nvidia_pci_functions(root="/"):
 
 def _ld_conf_dirs(root, conf="/etc/ld.so.conf", seen=None):
     """The folders listed by ld.so.conf and the files it includes."""
-    import glob
-
     seen = set() if seen is None else seen
     if conf in seen:
         return []

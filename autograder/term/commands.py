@@ -4,6 +4,7 @@ student's files after a change."""
 
 from pathlib import Path
 
+from ..batch.store import load_result
 from ..config import DEFAULT_CONFIG, load_config
 from . import TermError, db
 from .roster import resolve
@@ -32,8 +33,6 @@ def find_student(conn, name):
 def refresh(out, conn, cfg, key):
     """Rewrite ``key``'s results.json and feedback.html if what they show of the
     term changed; returns the student's Standing."""
-    from ..batch.store import load_result
-
     st = standing(conn, cfg, key, db_status(conn, key), cfg.max_score)
     if (Path(out) / key / "results.staff.json").exists() and st.automatic is not None:
         publish(out, key, load_result(out, key), st, cfg)

@@ -8,6 +8,11 @@ import hashlib
 import json
 from pathlib import Path
 
+from ..batch.discover import Submission
+from ..batch.feedback import render_feedback
+from ..batch.gradebook import Entry, one_line
+from ..batch.page import context_of
+from ..config import grading_bytes
 from ..results import write_results, write_text_atomic
 from . import TermError, db
 from .items import item_rows, render_items
@@ -23,8 +28,6 @@ ID_KINDS = {"canvas": ("lms_id", "Canvas user id"), "moodle": ("participant",
 
 def config_digest(config_path):
     """The hash of what a grading depends on in the config (not [late], [gradebook])."""
-    from ..config import grading_bytes
-
     return hashlib.sha256(grading_bytes(Path(config_path).read_bytes())).hexdigest()
 
 
@@ -74,8 +77,6 @@ def _match_one(sub, students):
 def match(subs, students):
     """Rename each submission to its roster student's key; returns {key: on roster}.
     Two submissions of one student become one ``duplicate_id`` row."""
-    from ..batch.discover import Submission
-
     listed, by_key = {}, {}
     for sub in subs:
         student, how = _match_one(sub, students) if students else (None, "")
@@ -137,8 +138,6 @@ def class_rows(conn, entries, has_roster):
     """The batch's entries (``gradebook.Entry``) with the roster's view: a
     stranger's entry becomes ``not_on_roster``, a roster student without one
     gets a ``missing`` entry."""
-    from ..batch.gradebook import Entry, one_line
-
     by_key = {e.sid: e for e in entries}
     if not has_roster:
         return entries
@@ -187,9 +186,6 @@ def publish(out, key, result, st, cfg):
     """Rewrite ``key``'s results.json and feedback.html when what they show of
     the term (late penalty, adjustments, final score) is not ``st``'s (pages as
     the batch makes them with ``cfg``); returns whether they were rewritten."""
-    from ..batch.feedback import render_feedback
-    from ..batch.page import context_of
-
     view = term_view(st)
     if json.loads(json.dumps(view)) == result.term:
         return False

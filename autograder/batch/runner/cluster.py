@@ -15,6 +15,7 @@ from .job import grader_failure, run_job
 
 
 def run_dask(jobs, address, on_done):
+    # optional dependency (the [dask] extra): only a batch with --scheduler needs it
     from distributed import Client, as_completed
 
     with Client(address, set_as_default=False) as client:

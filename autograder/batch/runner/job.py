@@ -7,10 +7,12 @@ result ``grade.py`` writes in that case.
 """
 
 import tempfile
+import threading
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...engine import open_sandbox
 from ...grading import grade_safely, specs_of
 from ...results import GradingResult
 
@@ -45,10 +47,6 @@ def warm_sandbox(job, under=None):
     zygote that dies is restarted by the sandbox itself). Its work folder is
     made in ``under`` when given: whoever owns ``under`` removes it, even if
     this process is killed."""
-    import threading
-
-    from ...engine import open_sandbox
-
     key = (job.config.source, job.device, threading.get_ident())
     if key not in _WARM:
         stack = ExitStack()
