@@ -445,13 +445,14 @@ def choose_device(cfg, device=None):
         return sandbox.device, sandbox.device_note
 
 
-def grade_notebook(path, config=None, *, device=None, workdir=None, sandbox_factory=Sandbox,
-                   sandbox=None, progress=None):
+def grade_notebook(path, config=None, *, lab=None, device=None, workdir=None,
+                   sandbox_factory=Sandbox, sandbox=None, progress=None):
     """Grade the notebook at ``path``; always returns a GradingResult unless the
     grader itself cannot run (GraderError). ``sandbox``: a started sandbox to
-    reuse (:func:`open_sandbox`); else one is started for this notebook."""
+    reuse (:func:`open_sandbox`); else one is started for this notebook. ``lab``:
+    the config's lab when the caller has loaded it already (loaded once per grading)."""
     cfg = config or load_config()
-    lab = load_lab(cfg)
+    lab = lab or load_lab(cfg)
     grading = Grading(path, cfg, lab, progress)
     if not grading.read():
         return grading.finish()

@@ -183,3 +183,23 @@ def test_an_instructors_mistake_exits_2_without_results_or_traceback(tmp_path, c
     assert not list(tmp_path.rglob("results*.json"))
     if case == "bad config key":
         assert "no_such_setting" in proc.stderr
+
+
+def test_grade_loads_the_lab_once(tmp_path, monkeypatch):
+    """One grading, one load_lab: the command's check of the config and the
+    engine's grading share the lab (dave's file is not a notebook: no sandbox)."""
+    from autograder import engine, lab
+    from autograder.commands import grade
+
+    calls = []
+
+    def counted(cfg):
+        calls.append(cfg.source)
+        return lab.load_lab(cfg)
+
+    monkeypatch.setattr(grade, "load_lab", counted)
+    monkeypatch.setattr(engine, "load_lab", counted)
+    code = grade.main(str(ROOT / "examples" / "submissions" / "dave.ipynb"), out=str(tmp_path),
+                      quiet=True)
+    assert code == 0 and (tmp_path / "dave" / "results.json").is_file()
+    assert len(calls) == 1

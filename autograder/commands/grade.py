@@ -36,7 +36,7 @@ def _notebook_of(sub, tmp):
     return path
 
 
-def grade_submission(path, results, cfg, device=None):
+def grade_submission(path, results, cfg, device=None, lab=None):
     """Grade the submission at ``path`` (a notebook, a zip or a folder) into
     ``results``; returns ``(submission, result, exit_status)``. A submission
     without a notebook to grade gets every test at zero with the reason."""
@@ -51,7 +51,7 @@ def grade_submission(path, results, cfg, device=None):
         if notebook is None:
             result, code = GradingResult.not_graded(sub.source, specs_of(cfg), sub.message), 0
         else:
-            result, code = grade_safely(notebook, cfg, device=device)
+            result, code = grade_safely(notebook, cfg, device=device, lab=lab)
             result.submission = str(path) if notebook == path else sub.source
             if sub.message:            # several notebooks: which one was graded
                 result.problems.insert(0, sub.message)
@@ -62,7 +62,7 @@ def main(notebook, results=None, out=None, config=None, device=None, quiet=False
     """Grade one submission (see the module doc) into ``results``, or into
     ``out``/<id>/ as a batch does; print the summary, or with ``quiet`` the total."""
     cfg = load_config(config)
-    load_lab(cfg)          # a config that does not match the lab is the instructor's to fix
+    lab = load_lab(cfg)    # a config that does not match the lab is the instructor's to fix
     path = Path(notebook)
     found = submission(path.parent, path, cfg.lab.notebook)
     if path.is_dir() and found.status == "multiple_notebooks":     # a class, most likely
@@ -73,7 +73,7 @@ def main(notebook, results=None, out=None, config=None, device=None, quiet=False
     as_batch = results is None            # OUT/<id>/, the batch's layout
     if as_batch:
         results = Path(out or DEFAULT_OUT) / found.sid / "results.json"
-    sub, result, code = grade_submission(notebook, results, cfg, device=device)
+    sub, result, code = grade_submission(notebook, results, cfg, device=device, lab=lab)
     written = [results, Path(results).with_name(Path(results).stem + ".staff.json")]
     if as_batch:
         try:               # the student's page, as in a batch
