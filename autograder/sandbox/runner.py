@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..limits import Limits, Speed
+from .child import LOAD_STRETCH
 from .preflight import Preflight
 from .processes import die_with_parent, kill_tree
 
@@ -237,7 +238,7 @@ class Sandbox:
         try:
             self.proc.stdin.write((json.dumps(request) + "\n").encode())
             self.proc.stdin.flush()
-            line = self._readline(wall_limit + REPLY_SLACK)
+            line = self._readline(wall_limit * LOAD_STRETCH + REPLY_SLACK)
         except (BrokenPipeError, OSError):
             line = None
         try:
