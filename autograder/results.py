@@ -18,6 +18,9 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .i18n import DEFAULT as DEFAULT_LANGUAGE
+from .i18n import N_, messages
+
 MAX_MESSAGE = 2000        # characters of one test's output
 MAX_PROBLEMS = 20
 MAX_RESULTS_BYTES = 1_000_000
@@ -108,12 +111,12 @@ class TestSpec:
     hidden: bool
     visibility: str
 
-    def result(self, passed, message, measured=None, threshold=None, plain=False):
+    def result(self, passed, message, measured=None, threshold=None, plain=False, key=""):
         return TestResult(name=self.name, question=self.question, title=self.title,
                           max_score=self.max_score, score=self.max_score if passed else 0.0,
                           passed=passed, message=message, hidden=self.hidden,
                           visibility=self.visibility, measured=measured, threshold=threshold,
-                          plain=plain)
+                          plain=plain, key=key)
 
 
 @dataclass
@@ -131,12 +134,15 @@ class TestResult:
     measured: float = None
     threshold: float = None
     plain: bool = False     # the message holds text from student code: no Markdown
+    key: str = ""           # the diagnosis' message key (its English msgid): the same in every
+                            # language, what "most common mistakes" groups by
 
-    def student_output_md(self):
+    def student_output_md(self, language=DEFAULT_LANGUAGE):
         """The student's view in Markdown, or in plain text (see ``output_format``)."""
         if self.hidden:
-            return f"**{to_markdown(self.title)}**\n\n{'passed' if self.passed else 'failed'} " \
-                   "(hidden test)"
+            outcome = messages(language).say(N_("passed (hidden test)") if self.passed
+                                             else N_("failed (hidden test)"))
+            return f"**{to_markdown(self.title)}**\n\n{outcome}"
         if self.plain:
             return f"{self.title}\n{clip(self.message)}"
         return f"**{to_markdown(self.title)}**\n\n{to_markdown(clip(self.message))}"
@@ -154,23 +160,28 @@ class GradingResult:
     execution_time: float = 0.0
     grader_error: str = None                       # set when the grader itself failed
     staff: dict = field(default_factory=dict)      # logs and details for staff only
+    language: str = DEFAULT_LANGUAGE               # of what the student reads ([lab] language)
 
     @classmethod
-    def not_graded(cls, submission, specs, message):
+    def not_graded(cls, submission, specs, message, language=DEFAULT_LANGUAGE):
         """Every test at zero because of the submission (no notebook, a broken
         file): the student's to fix, with ``message``."""
-        result = cls(submission=str(submission))
-        result.tests = [s.result(False, f"not graded: {message}") for s in specs]
+        result = cls(submission=str(submission), language=language)
+        key = N_("not graded: %(message)s")
+        result.tests = [s.result(False, messages(language).say(key, message=message), key=key)
+                        for s in specs]
         result.problems.append(message)
         return result
 
     @classmethod
-    def grader_failed(cls, submission, specs, error):
+    def grader_failed(cls, submission, specs, error, language=DEFAULT_LANGUAGE):
         """Every test at zero because the grader itself failed (``error`` is for
         staff only); students read "Autograder failed, contact staff"."""
-        result = cls(submission=str(submission), grader_error=str(error))
-        result.tests = [s.result(False, "Autograder failed, contact staff") for s in specs]
-        result.problems.append("Autograder failed, contact staff.")
+        say = messages(language).say
+        result = cls(submission=str(submission), grader_error=str(error), language=language)
+        key = N_("Autograder failed, contact staff")
+        result.tests = [s.result(False, say(key), key=key) for s in specs]
+        result.problems.append(say(N_("Autograder failed, contact staff.")))
         return result
 
     @property
@@ -192,7 +203,9 @@ class GradingResult:
         """The top-level summary in Markdown: the total, one line per question with
         its first visible problem, then the notes about the notebook (escaped:
         they quote the notebook)."""
-        lines = [f"**Total: {self.score:g} / {self.max_score:g}**", ""]
+        say, nsay = messages(self.language).say, messages(self.language).nsay
+        lines = [say(N_("**Total: %(score)s / %(max_score)s**"), score=f"{self.score:g}",
+                     max_score=f"{self.max_score:g}"), ""]
         for q, (got, out_of) in self.question_scores().items():
             failed = [t for t in self.tests if t.question == q and not t.passed]
             visible = [t for t in failed if not t.hidden]
@@ -200,13 +213,14 @@ class GradingResult:
             if visible:
                 hint = f" - {to_markdown(clip(visible[0].message, 200), visible[0].plain)}"
             elif failed:
-                hint = f" - {len(failed)} hidden test(s) failed"
+                hint = nsay(" - %(n)s hidden test failed", " - %(n)s hidden tests failed",
+                            len(failed))
             lines.append(f"- {q}: {got:g} / {out_of:g}{hint}")
         if self.problems:
-            lines += ["", "**Notes about your notebook**", ""]
+            lines += ["", say(N_("**Notes about your notebook**")), ""]
             lines += [f"- {md_escape(clip(p, 500))}" for p in self.problems[:MAX_PROBLEMS]]
         if self.grader_error:
-            lines += ["", "Autograder failed, contact staff."]
+            lines += ["", say(N_("Autograder failed, contact staff."))]
         return "\n".join(lines)
 
     def to_text(self):
@@ -250,7 +264,8 @@ class GradingResult:
                 {"name": t.name, "name_format": "text", "number": number, "tags": [t.question],
                  "score": round(t.score, 4), "max_score": t.max_score,
                  "status": "passed" if t.passed else "failed",
-                 "output": t.student_output_md(), "output_format": t.output_format,
+                 "output": t.student_output_md(self.language),
+                 "output_format": t.output_format,
                  "visibility": t.visibility}
                 for t, number in zip(self.tests, self.numbers())
             ],

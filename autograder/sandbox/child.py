@@ -224,7 +224,7 @@ def _run_probes(checks, ns, note, student_error, writers):
             status["ok"] = True
         except BaseException as e:  # noqa: BLE001
             if isinstance(e, student_error):
-                status["error"] = str(e)
+                status["error"], status["key"] = str(e), getattr(e, "key", "")
             else:
                 status["error"] = f"{type(e).__name__}: {e}"
                 status["traceback"] = traceback.format_exc(limit=6)[-4000:]
@@ -432,6 +432,9 @@ def main():
         start = time.monotonic()
         importlib.import_module(module)
         imports[module] = round(time.monotonic() - start, 4)
+    if spec.get("language"):            # the probes' messages in the course's language
+        setter, language = spec["language"]
+        _resolve(setter, [setter.partition(":")[0]])(language)
     import paddle
 
     become_subreaper()

@@ -1,6 +1,7 @@
 """q2_dropout, grader side: hidden checks and the accuracy run of ``Dropout``
 (public checks, probes and diagnoses: ``nndl/checks/q2_dropout.py``)."""
 
+from autograder.i18n import N_
 from autograder.reference import accuracy
 from nndl.checks import q2_dropout as public
 
@@ -12,11 +13,11 @@ DROP_RATE = 0.3              # the book's dropout experiment
 
 def hidden_checks(config):
     return [
-        QUESTION.check("forward_stats_hidden", "Dropout.forward with p = 0.6",
+        QUESTION.check("forward_stats_hidden", N_("Dropout.forward with p = 0.6"),
                        public.probe_forward,
                        lambda s: public.make_forward_inputs(s + 100, p=0.6, shape=(500, 200)),
                        public.judge_forward),
-        QUESTION.check("backward_hidden", "Dropout.backward with p = 0.6 and another shape",
+        QUESTION.check("backward_hidden", N_("Dropout.backward with p = 0.6 and another shape"),
                        public.probe_backward,
                        lambda s: public.make_backward_inputs(s + 100, p=0.6, shape=(4, 9)),
                        public.judge_backward),

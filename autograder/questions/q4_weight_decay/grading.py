@@ -4,6 +4,7 @@
 
 import numpy as np
 
+from autograder.i18n import N_
 from autograder.reference import accuracy
 from nndl.checks import q4_weight_decay as public
 
@@ -16,7 +17,7 @@ WEIGHT_DECAY = 0.001         # the book's weight-decay experiment
 def hidden_checks(config):
     return [
         QUESTION.check("gradient_descent_hidden",
-                       "gradient_descent for other learning rates, decays and a float32 input",
+                       N_("gradient_descent for other learning rates, decays and a float32 input"),
                        public.gradient_descent_values,
                        lambda s: public.make_formula_inputs(
                            s + 100, ((0.05, 0.2), (0.7, 0.01), (0.2, 0.001)), (5, 2), np.float32),
