@@ -275,6 +275,7 @@ class GradingResult:
         return {"submission": self.submission, "score": self.score,
                 "execution_time": round(self.execution_time, 2),
                 "grader_error": self.grader_error, "problems": self.problems,
+                "language": self.language,
                 "tests": [asdict(t) for t in self.tests], **self.staff}
 
 

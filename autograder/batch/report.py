@@ -99,7 +99,9 @@ def _diagnoses(graded):
     for e in graded:
         for t in e.result.tests:
             if not t.passed:
-                key = (t.name, _pattern(t.message))
+                # the diagnosis' message key: the same mistake in any language groups
+                # together (results without one: the message, its numbers masked)
+                key = (t.name, t.key or _pattern(t.message))
                 counts[key] += 1
                 example.setdefault(key, t.message)
     return [[n, key[0], code(example[key][:1000])]
