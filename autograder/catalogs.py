@@ -65,7 +65,7 @@ NOTEBOOKS = ("student_template/regularization.ipynb", "solutions/regularization.
 
 def _babel():
     try:
-        from babel.messages import catalog, checkers, mofile, pofile  # noqa: F401
+        from babel.messages import catalog, mofile, pofile
     except ImportError:
         raise SystemExit("the catalogs need Babel: pip install -e \".[i18n]\"") from None
     return catalog, pofile, mofile
@@ -167,13 +167,15 @@ def placeholders(text):
     return sorted(PLACEHOLDER.findall(text))
 
 
-def problems(domain: Domain, language) -> list[str]:
+def problems(domain: Domain, language, po=None) -> list[str]:
     """What is wrong with the language's catalog of ``domain``: a message of
     the code (or notebook) without a translation, a fuzzy one, other
     placeholders than the English (python-format), other formulas, code spans
-    or headings (the notebook), an obsolete ``.mo``."""
+    or headings (the notebook), an obsolete ``.mo``. ``po``: the catalog to
+    check instead of the ``.po`` file (its ``.mo`` is then not compared)."""
     found = []
-    po = read_po(domain.po(language), language)
+    compiled = po is None
+    po = read_po(domain.po(language), language) if po is None else po
     where = domain.po(language).relative_to(REPO)
     for message in extract(domain):
         if not message.id:
@@ -201,7 +203,8 @@ def problems(domain: Domain, language) -> list[str]:
             if placeholders(s) != placeholders(ids[0]):
                 found.append(f"{label}: placeholders {placeholders(s)} differ from the "
                              f"English {placeholders(ids[0])}")
-    if domain.mo(language).read_bytes() != compile_mo(domain, language):
-        found.append(f"{domain.mo(language).relative_to(REPO)} is not the compiled .po "
+    mo = domain.mo(language)
+    if compiled and (not mo.is_file() or mo.read_bytes() != compile_mo(domain, language)):
+        found.append(f"{mo.relative_to(REPO)} is not the compiled .po "
                      "(run scripts/i18n.py compile)")
     return found

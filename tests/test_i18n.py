@@ -1,0 +1,197 @@
+"""The lab in Chinese: every student-facing message translated (catalogs
+complete, placeholders and formulas as in English, .mo compiled), one switch
+(``[lab] language``) for the notebook, its self-checks, the diagnoses,
+results.json and feedback.html, and the same grade in every language."""
+
+import dataclasses
+import json
+import re
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from conftest import ROOT
+
+from autograder import build as build_notebooks
+from autograder.config import ConfigError, load_config
+
+catalogs = pytest.importorskip("autograder.catalogs")
+pytest.importorskip("babel")
+
+ZH = "zh-CN"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+BOB = ROOT / "examples" / "submissions" / "bob.ipynb"
+
+
+# -- the catalogs ---------------------------------------------------------------------------
+@pytest.mark.parametrize("domain", catalogs.DOMAINS, ids=lambda d: d.name)
+def test_every_message_has_a_chinese_translation(domain):
+    """Every message the code marks (and every markdown cell of the notebook)
+    is in the zh-CN catalog, translated, not fuzzy, with the English
+    placeholders (formulas and headings for the notebook), and compiled."""
+    assert catalogs.problems(domain, ZH) == []
+
+
+def _catalog(domain):
+    return catalogs.read_po(domain.po(ZH), ZH)
+
+
+def _domain(name):
+    return next(d for d in catalogs.DOMAINS if d.name == name)
+
+
+def test_the_check_fails_on_a_missing_fuzzy_or_mismatched_translation():
+    nndl = _domain("nndl")
+    po = _catalog(nndl)
+    missing = "forward drops nothing"
+    fuzzy = "the l2 term is missing from the loss"
+    changed = "forward keeps %(rate)s of the units, expected `1 - p = %(keep)s`"
+    po[missing].string = ""
+    po[fuzzy].flags.add("fuzzy")
+    po[changed].string = po[changed].string.replace("%(keep)s", "%(rate)s")
+    del po["forward returns its input unchanged"]
+    found = "\n".join(catalogs.problems(nndl, ZH, po))
+    assert f"{missing!r}: not translated" in found
+    assert f"{fuzzy!r}: fuzzy" in found
+    assert "placeholders ['rate', 'rate'] differ from the English ['keep', 'rate']" in found
+    assert "'forward returns its input unchanged': not in the catalog" in found
+
+
+def test_the_check_fails_on_a_notebook_translation_with_other_formulas_or_headings():
+    notebook = _domain("notebook")
+    po = _catalog(notebook)
+    relu = next(m for m in po if m.id and m.id.startswith("### 2.1 The ReLU operator"))
+    relu.string = relu.string.replace(r"\max(Z, 0)", r"\max(0, Z)").replace("### 2.1", "## 2.1")
+    found = "\n".join(catalogs.problems(notebook, ZH, po))
+    assert "its formulas differ from the English" in found
+    assert "its headings differ from the English" in found
+
+
+def test_an_english_message_without_a_catalog_entry_is_found(monkeypatch):
+    """A new message in the code, not yet in the .po, fails the check."""
+    nndl = _domain("nndl")
+    real = catalogs.extract
+
+    def with_new_message(domain):
+        template = real(domain)
+        template.add("a brand new diagnosis %(n)s")
+        return template
+
+    monkeypatch.setattr(catalogs, "extract", with_new_message)
+    assert any("'a brand new diagnosis %(n)s': not in the catalog" in p
+               for p in catalogs.problems(nndl, ZH))
+
+
+def test_language_is_checked_on_load(tmp_path):
+    text = (ROOT / "autograder" / "grading.toml").read_text()
+    assert load_config().lab.language == "en"
+    bad = tmp_path / "grading.toml"
+    bad.write_text(text.replace('language = "en"', 'language = "fr"'))
+    with pytest.raises(ConfigError, match="language = 'fr' is not one of"):
+        load_config(bad)
+
+
+# -- the notebook ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def built_zh(tmp_path_factory):
+    out = tmp_path_factory.mktemp("built_zh")
+    lab = dataclasses.replace(load_config().lab, language=ZH)
+    build_notebooks.build(out, lab)
+    return out
+
+
+@pytest.mark.parametrize("folder", ["student_template", "solutions"])
+def test_chinese_notebooks_are_the_english_ones_with_translated_markdown(built_zh, folder):
+    """Same cells, same code (so in sync with the master as the English build
+    is, which tests/test_notebooks.py checks); every markdown cell the
+    catalog's translation of the English one, in Chinese."""
+    english = nbformat.read(str(ROOT / folder / "regularization.ipynb"), as_version=4)
+    chinese = nbformat.read(str(built_zh / folder / "regularization.ipynb"), as_version=4)
+    po = _catalog(_domain("notebook"))
+    assert [c.cell_type for c in chinese.cells] == [c.cell_type for c in english.cells]
+    for en, zh in zip(english.cells, chinese.cells):
+        if en.cell_type != "markdown" or not en.source.strip():
+            assert zh.source == en.source
+            continue
+        assert zh.source == po[en.source].string
+        assert CJK.search(zh.source), en.source[:60]
+        assert re.findall(r"^#+ ", zh.source, re.M) == re.findall(r"^#+ ", en.source, re.M)
+
+
+def test_chinese_build_ships_the_language_with_the_library(built_zh):
+    """The student's nndl/ holds the compiled catalog and the language: its
+    self-check messages are Chinese with nothing installed."""
+    library = built_zh / "student_template" / "nndl"
+    assert (library / "locale" / "zh_CN" / "LC_MESSAGES" / "nndl.mo").is_file()
+    assert 'LANGUAGE = "zh-CN"' in (library / "_language.py").read_text()
+    assert not (ROOT / "student_template" / "nndl" / "_language.py").exists()   # English
+    code = ("from nndl.checks import core\n"
+            "print(core.say('%(what)s is not implemented yet', what='ReLU.forward'))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=library.parent, text=True,
+                         capture_output=True, check=True).stdout.strip()
+    assert out == "ReLU.forward 尚未实现"
+
+
+def test_a_missing_notebook_translation_stops_the_build():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("## A cell nobody translated")]
+    with pytest.raises(build_notebooks.BuildError, match="no zh-CN translation"):
+        build_notebooks.translate_markdown(nb, ZH)
+
+
+# -- grading --------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def graded_bob(tmp_path_factory):
+    """examples/submissions/bob.ipynb graded with language = "en" and "zh-CN"."""
+    base = tmp_path_factory.mktemp("bob")
+    text = (ROOT / "autograder" / "grading.toml").read_text()
+    assert 'language = "en"' in text
+    graded = {}
+    for language in ("en", ZH):
+        config = base / f"{language}.toml"
+        config.write_text(text.replace('language = "en"', f'language = "{language}"'))
+        results = base / language / "results.json"
+        results.parent.mkdir()
+        proc = subprocess.run([sys.executable, str(ROOT / "grade.py"), "grade", str(BOB),
+                               "--results", str(results), "--config", str(config)],
+                              capture_output=True, text=True, timeout=600)
+        assert results.is_file(), proc.stderr
+        graded[language] = (json.loads(results.read_text()),
+                            json.loads(results.with_name("results.staff.json").read_text()))
+    return base, graded
+
+
+def test_bob_gets_the_same_points_and_diagnosis_keys_in_chinese(graded_bob):
+    _, graded = graded_bob
+    (en, en_staff), (zh, zh_staff) = graded["en"], graded[ZH]
+    assert [(t["name"], t["score"]) for t in zh["tests"]] == \
+        [(t["name"], t["score"]) for t in en["tests"]]
+    assert zh["score"] == en["score"] < 100
+    assert [t["key"] for t in zh_staff["tests"]] == [t["key"] for t in en_staff["tests"]]
+    failed = [(e, z) for e, z in zip(en_staff["tests"], zh_staff["tests"]) if not e["passed"]]
+    assert failed and all(e["key"] for e, _ in failed)
+    for e, z in failed:        # the same numbers and formulas, the words in Chinese
+        assert sorted(NUMBER.findall(z["message"])) == sorted(NUMBER.findall(e["message"]))
+        assert re.findall(r"`[^`]+`", z["message"]) == re.findall(r"`[^`]+`", e["message"])
+        assert CJK.search(z["message"]) and not CJK.search(e["message"])
+    assert "N = 12" in json.dumps(zh, ensure_ascii=False)
+    assert "ℓ2 正则化项的梯度大了 N = 12 倍" in zh["output"]
+    assert zh["output"].startswith("**总分：") and en["output"].startswith("**Total:")
+
+
+def test_chinese_feedback_declares_its_language_encoding_and_cjk_fonts(graded_bob):
+    from autograder.batch.feedback import render_feedback
+    from autograder.batch.store import load_result
+
+    base, _ = graded_bob
+    page = render_feedback("bob", load_result(base, ZH))
+    assert '<html lang="zh-CN">' in page
+    assert '<meta charset="utf-8">' in page
+    assert re.search(r"font-family:[^;]*\"Noto Sans CJK SC\"[^;]*sans-serif", page)
+    assert "bob 的评分反馈" in page and "总分：63 / 100" in page
+    assert "ℓ2 正则化项的梯度大了 N = 12 倍" in page
+    english = render_feedback("bob", load_result(base, "en"))
+    assert '<html lang="en">' in english and not CJK.search(english)
