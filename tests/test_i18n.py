@@ -195,3 +195,47 @@ def test_chinese_feedback_declares_its_language_encoding_and_cjk_fonts(graded_bo
     assert "ℓ2 正则化项的梯度大了 N = 12 倍" in page
     english = render_feedback("bob", load_result(base, "en"))
     assert '<html lang="en">' in english and not CJK.search(english)
+
+
+# -- every diagnosis path -------------------------------------------------------------------
+@pytest.fixture
+def in_language():
+    """Switch the messages' language; English again afterwards."""
+    from autograder import i18n
+
+    yield i18n.use
+    i18n.use("en")
+
+
+WRONG = sorted((ROOT / "tests" / "variants" / "wrong").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", WRONG, ids=lambda p: p.stem)
+def test_every_wrong_variant_is_diagnosed_in_chinese_with_the_same_verdicts(path, in_language,
+                                                                           lab, config):
+    """The corpus of wrong implementations reaches most diagnoses: in zh-CN each
+    check gives the same verdict and key as in English, a message in Chinese
+    (no untranslated path) with the same numbers and formulas."""
+    from conftest import variant_namespace
+    from nndl.checks import run_in_process
+
+    checks = [c for c in lab.checks() if not c.name.endswith(".accuracy")]
+
+    def judged(language):
+        in_language(language)
+        out = {}
+        for c in checks:
+            lab.plug_references(c.question)
+            v = run_in_process(c, variant_namespace(path), config.seeds.checks)
+            out[c.name] = (v.passed, v.key, v.describe())
+        return out
+
+    english, chinese = judged("en"), judged(ZH)
+    assert [(n, p, k) for n, (p, k, _) in chinese.items()] == \
+        [(n, p, k) for n, (p, k, _) in english.items()]
+    failed = [(english[n][2], chinese[n][2]) for n in english if not english[n][0]]
+    assert failed
+    for en, zh in failed:
+        assert CJK.search(zh), zh
+        assert sorted(NUMBER.findall(zh)) == sorted(NUMBER.findall(en)), (en, zh)
+        assert re.findall(r"`[^`]+`", zh) == re.findall(r"`[^`]+`", en), (en, zh)
