@@ -239,3 +239,11 @@ def test_every_wrong_variant_is_diagnosed_in_chinese_with_the_same_verdicts(path
         assert CJK.search(zh), zh
         assert sorted(NUMBER.findall(zh)) == sorted(NUMBER.findall(en)), (en, zh)
         assert re.findall(r"`[^`]+`", zh) == re.findall(r"`[^`]+`", en), (en, zh)
+
+
+def test_the_gradescope_zip_carries_the_compiled_catalogs(lab):
+    from autograder.gradescope.build import package_files
+
+    files = package_files(sorted({"autograder", *lab.local_packages()}))
+    assert "nndl/locale/zh_CN/LC_MESSAGES/nndl.mo" in files
+    assert "autograder/locale/zh_CN/LC_MESSAGES/autograder.mo" in files
