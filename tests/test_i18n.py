@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -247,3 +248,38 @@ def test_the_gradescope_zip_carries_the_compiled_catalogs(lab):
     files = package_files(sorted({"autograder", *lab.local_packages()}))
     assert "nndl/locale/zh_CN/LC_MESSAGES/nndl.mo" in files
     assert "autograder/locale/zh_CN/LC_MESSAGES/autograder.mo" in files
+
+
+def test_gradescope_results_in_chinese_from_the_isolated_sandbox(tmp_path, gradescope_venv):
+    """A zip built with language = "zh-CN": the sandboxed child's messages
+    (a stub's StudentError) and the grader's come back in Chinese."""
+    import os
+    import shutil
+    import tempfile
+
+    from conftest import BOOK, class_sources, notebook_from, run_gradescope, unpack, write_notebook
+
+    python, _ = gradescope_venv
+    config = tmp_path / "zh.toml"
+    config.write_text((ROOT / "autograder" / "grading.toml").read_text()
+                      .replace('language = "en"', f'language = "{ZH}"'))
+    built = tmp_path / "autograder.zip"
+    subprocess.run([sys.executable, str(ROOT / "grade.py"), "gradescope", "--out", str(built),
+                    "--config", str(config)], check=True, capture_output=True, timeout=120)
+    root = Path(tempfile.mkdtemp(prefix="nndl-gs-zh-", dir="/tmp"))
+    try:
+        os.chmod(root, 0o755)
+        unpack(built, root / "source")
+        shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
+        (root / "submission").mkdir()
+        (root / "results").mkdir()
+        classes = class_sources(BOOK)
+        classes["ReLU"] = ("class ReLU(Op):\n    def forward(self, inputs):\n"
+                           "        raise NotImplementedError('ReLU.forward')\n")
+        write_notebook(notebook_from(classes), root / "submission" / "regularization.ipynb")
+        _, data = run_gradescope(root, python)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    relu = [t for t in data["tests"] if t["name"] == "q1_relu.forward"][0]
+    assert relu["score"] == 0 and "ReLU.forward 尚未实现" in relu["output"], relu["output"]
+    assert data["output"].startswith("**总分：")
