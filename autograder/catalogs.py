@@ -125,8 +125,11 @@ def update(domain: Domain) -> list[Path]:
     (new messages empty, changed ones fuzzy, removed ones kept as obsolete)."""
     catalog, _, _ = _babel()
     template = extract(domain)
-    write_po(template, domain.template())
-    written = [domain.template()]
+    written = []
+    if not (domain.template().exists() and
+            _entries(read_po(domain.template())) == _entries(template)):
+        write_po(template, domain.template())        # (not just a new creation date)
+        written.append(domain.template())
     for language in TRANSLATED:
         path = domain.po(language)
         if path.exists():
@@ -138,6 +141,11 @@ def update(domain: Domain) -> list[Path]:
         write_po(po, path)
         written.append(path)
     return written
+
+
+def _entries(catalog_):
+    return [(m.id, m.context, sorted(m.locations), sorted(m.flags), m.auto_comments)
+            for m in catalog_ if m.id]
 
 
 def compile_mo(domain: Domain, language) -> bytes:

@@ -64,6 +64,13 @@ def ngettext(singular, plural, n):
     return _current["catalog"].ngettext(singular, plural, n)
 
 
+def say(key, /, **params):
+    """The message ``key`` (an English msgid) in the current language, its
+    ``%(name)s`` placeholders filled with ``params`` (numbers already formatted)."""
+    text = _(key)
+    return text % params if params else text
+
+
 def N_(message):
     """Mark ``message`` for translation without translating it (a message key)."""
     return message

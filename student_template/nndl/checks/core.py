@@ -21,7 +21,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ..i18n import N_, _
+from ..i18n import N_, say
 from .gradcheck import scaled_error
 
 
@@ -33,13 +33,6 @@ class StudentError(Exception):
     def __init__(self, message, key=""):
         super().__init__(message)
         self.key = key
-
-
-def say(key, /, **params):
-    """The message ``key`` (an English msgid) in the current language, its
-    ``%(name)s`` placeholders filled with ``params`` (numbers already formatted)."""
-    text = _(key)
-    return text % params if params else text
 
 
 def student_error(key, /, **params):
@@ -194,7 +187,7 @@ def describe_error(e):
     location, with a hint when it is a known paddle pitfall."""
     text = PADDLE_SOURCE.sub("", f"{type(e).__name__}: {e}").strip()
     hint = next((h for pattern, h in HINTS if pattern.search(text)), None)
-    return say(N_("%(error)s (hint: %(hint)s)"), error=text, hint=_(hint)) if hint else text
+    return say(N_("%(error)s (hint: %(hint)s)"), error=text, hint=say(hint)) if hint else text
 
 
 def call_student(what, func, *args, returns=True):
