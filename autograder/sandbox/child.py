@@ -49,6 +49,7 @@ from contextlib import suppress
 
 from autograder.sandbox import jail, seccomp
 from autograder.sandbox.landlock import restrict
+from autograder.sandbox.policy import policy_for, system_read_roots
 from autograder.sandbox.processes import become_subreaper, die_with_parent, kill_descendants
 
 PRINT_LIMIT = 64 * 1024          # bytes of Python-level output kept per worker
@@ -136,33 +137,34 @@ def _hide_grader(modules):
 
 
 def _read_roots(grader_root, workdir):
-    """Folders the worker may read: the system's and Python's, never the grader's
-    nor this grading's folder (the worker's own folders are added as writable),
-    nor an ancestor of either, which would include it."""
-    candidates = {"/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/proc", "/sys", "/dev",
-                  "/opt", sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-    candidates |= {p for p in sys.path if p}
-    private = [os.path.realpath(grader_root), os.path.realpath(workdir)]
-    roots = []
-    for path in sorted(candidates):
-        real = os.path.realpath(path)
-        if not os.path.isdir(real):
-            continue
-        if any(real == x or x.startswith(real.rstrip("/") + "/")
-               or (real.startswith(x + "/") and "site-packages" not in real) for x in private):
-            continue
-        roots.append(real)
-    return roots
+    """Folders the worker may read (:func:`.policy.system_read_roots`): never the
+    grader's nor this grading's folder (its own folders are added as writable)."""
+    return system_read_roots(grader_root, workdir)
 
 
-def _confine(request, spec, task_group, kernel):
+def _policy(request):
+    """The worker's :class:`~autograder.sandbox.policy.WorkerPolicy` for the
+    request's device ("cpu", "gpu" or "gpu:N")."""
+    device, _, index = str(request.get("device", "cpu")).partition(":")
+    return policy_for(device, gpu_index=request.get("gpu_index", int(index) if index else None),
+                      memory_bytes=request.get("memory_bytes"), scratch=request["scratch"])
+
+
+def _confine(request, spec, task_group, kernel, policy=None):
     """The jail (processes, disk, capabilities), then Landlock, seccomp and the
-    grader's modules hidden; returns a note of what was applied."""
+    grader's modules hidden, as the worker's ``policy`` says; returns a note of
+    what was applied."""
     scratch = request["scratch"]
-    notes, refuse_processes = jail.enter(scratch, task_group, kernel)
+    policy = policy or _policy(request)
+    notes, refuse_processes = jail.enter(scratch, task_group, kernel, policy.task_limit,
+                                         policy.thread_names)
+    if not policy.address_space_limit:
+        notes.append(jail.limit_memory(policy.memory_bytes, task_group))
     os.chdir(scratch)                        # the tmpfs, when one was mounted there
     os.makedirs("tmp", exist_ok=True)
-    notes.append(restrict([scratch], _read_roots(spec["grader_root"], request["workdir"])))
+    notes.append(restrict([scratch], _read_roots(spec["grader_root"], request["workdir"])
+                          + list(policy.read_roots), policy.write_devices,
+                          ioctl_devices=policy.ioctl_devices, thread_names=policy.thread_names))
     notes.append(seccomp.install(no_processes=refuse_processes))
     _hide_grader(spec["hidden_modules"])
     return "; ".join(notes)

@@ -13,6 +13,10 @@ before it runs student code, and what the zygote prepares for it.
   before, and each is capped at FILE_LIMIT bytes (RLIMIT_FSIZE). Where no
   mount namespace can be made, the scratch folder is on disk and the zygote
   kills a worker whose scratch exceeds those sizes (``scratch_usage``).
+- **Host memory** (a GPU worker, which has no address-space limit:
+  :func:`limit_memory`): a memory cgroup per worker (``memory.max``, or v1's
+  ``memory.limit_in_bytes``) where the zygote can make one (root), else
+  ``RLIMIT_DATA``.
 - **Capabilities** are dropped once that is set up (neither root nor the
   user namespace's owner can undo it); then Landlock (writes only in the
   scratch folder, reads only system and Python folders), seccomp (no
@@ -29,6 +33,7 @@ import time
 from contextlib import suppress
 from pathlib import Path
 
+from .landlock import abi as landlock_abi
 from .processes import in_throwaway_fork
 
 TASK_LIMIT = 64                    # processes + threads of a worker
@@ -66,9 +71,10 @@ def _check(result, what):
 
 
 # -- namespaces and mounts (in the worker) ---------------------------------------------
-def _new_namespaces():
+def _new_namespaces(task_limit=TASK_LIMIT):
     """A new mount namespace (and, not as root, a user namespace in which this
-    process keeps its own uid and gid); returns what was made."""
+    process keeps its own uid and gid, with at most ``task_limit`` tasks);
+    returns what was made."""
     uid, gid = os.getuid(), os.getgid()
     if uid == 0:
         _check(_libc.unshare(CLONE_NEWNS), "unshare(mount)")
@@ -78,18 +84,25 @@ def _new_namespaces():
     Path("/proc/self/setgroups").write_text("deny")
     Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
     Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
-    resource.setrlimit(resource.RLIMIT_NPROC, (TASK_LIMIT, TASK_LIMIT))
-    return f"user namespace with at most {TASK_LIMIT} tasks"
+    resource.setrlimit(resource.RLIMIT_NPROC, (task_limit, task_limit))
+    return f"user namespace with at most {task_limit} tasks"
 
 
-def _private_mounts(scratch):
-    """Every mount read-only, ``scratch`` a new small tmpfs; returns notes."""
+def _private_mounts(scratch, writable_proc=False):
+    """Every mount read-only (but /proc with ``writable_proc``: Landlock then
+    keeps its writes to the worker's own threads' names), ``scratch`` a new
+    small tmpfs; returns notes."""
     _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount private")
     notes = []
     attr = _MountAttr(MOUNT_ATTR_RDONLY, 0, 0, 0)
     if _libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, b"/", AT_RECURSIVE, ctypes.byref(attr),
                      ctypes.c_size_t(ctypes.sizeof(attr))) == 0:
         notes.append("every mount read-only")
+        clear = _MountAttr(0, MOUNT_ATTR_RDONLY, 0, 0)
+        if writable_proc and _libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, b"/proc", 0,
+                                           ctypes.byref(clear),
+                                           ctypes.c_size_t(ctypes.sizeof(clear))) == 0:
+            notes.append("but /proc")
     options = (f"size={SCRATCH_BYTES},nr_inodes={SCRATCH_FILES},mode=0700,"
                f"uid={os.getuid()},gid={os.getgid()}")
     _check(_libc.mount(b"tmpfs", os.fsencode(scratch), b"tmpfs", 0, options.encode()),
@@ -158,30 +171,84 @@ def cpu_share():
     return 1.0
 
 
-class TaskGroup:
-    """A pids cgroup for one worker (made by a root zygote), or nothing."""
-
-    def __init__(self, base, name):
-        self.path = None
-        if base is None:
-            return
-        path = os.path.join(base, name)
+def _memory_hierarchy(task_path):
+    """Where a root zygote can cap a worker's memory: ``("v2", folder)`` when the
+    pids group ``task_path`` is a cgroup v2 folder whose parent delegates the
+    memory controller (the same group then holds both limits), ``("v1", base)``
+    for a writable v1 memory hierarchy, else None."""
+    if task_path and os.path.exists(os.path.join(task_path, "cgroup.controllers")):
         try:
-            os.mkdir(path)
-            with open(os.path.join(path, "pids.max"), "w") as f:
-                f.write(str(TASK_LIMIT))
-            self.path = path
+            with open(os.path.join(os.path.dirname(task_path), "cgroup.subtree_control"),
+                      encoding="utf-8") as f:
+                if "memory" in f.read().split():
+                    return "v2", task_path
         except OSError:
-            self.remove(path)
+            pass
+    for _, controllers, path in _cgroups():
+        if "memory" in controllers.split(","):
+            base = os.path.join("/sys/fs/cgroup/memory", path.lstrip("/"))
+            if os.access(base, os.W_OK):
+                return "v1", base
+    return None
+
+
+class TaskGroup:
+    """A pids cgroup for one worker (made by a root zygote), or nothing; with
+    ``memory_bytes``, also a memory cap (the same v2 group, or a v1 memory
+    group), where this machine lets the zygote make one."""
+
+    def __init__(self, base, name, task_limit=TASK_LIMIT, memory_bytes=None):
+        self.path = self.memory_path = None
+        self.limit, self.memory_bytes = task_limit, memory_bytes
+        if base is not None:
+            path = os.path.join(base, name)
+            try:
+                os.mkdir(path)
+                with open(os.path.join(path, "pids.max"), "w") as f:
+                    f.write(str(task_limit))
+                self.path = path
+            except OSError:
+                self.remove(path)
+        if memory_bytes and os.getuid() == 0:
+            self._cap_memory(name, int(memory_bytes))
+
+    @property
+    def memory(self):
+        """Whether a memory cgroup caps the worker."""
+        return self.memory_path is not None
+
+    def _cap_memory(self, name, memory_bytes):
+        where = _memory_hierarchy(self.path)
+        if where is None:
+            return
+        kind, base = where
+        path = base if kind == "v2" else os.path.join(base, name)
+        files = ("memory.max", "memory.swap.max") if kind == "v2" else \
+            ("memory.limit_in_bytes", "memory.memsw.limit_in_bytes")
+        try:
+            if kind == "v1":
+                os.mkdir(path)
+            with open(os.path.join(path, files[0]), "w") as f:
+                f.write(str(memory_bytes))
+            with suppress(OSError):               # no swap accounting: RAM only
+                with open(os.path.join(path, files[1]), "w") as f:
+                    f.write("0" if kind == "v2" else str(memory_bytes))
+            self.memory_path = path
+        except OSError:
+            if kind == "v1":
+                self.remove(path)
 
     def join(self):
-        """Move the calling process (the worker) into the group."""
-        with open(os.path.join(self.path, "cgroup.procs"), "w") as f:
-            f.write("0")
+        """Move the calling process (the worker) into the group(s)."""
+        for path in dict.fromkeys(p for p in (self.path, self.memory_path) if p):
+            with open(os.path.join(path, "cgroup.procs"), "w") as f:
+                f.write("0")
 
     def remove(self, path=None, attempts=100):
         """Kill what is left in the group, then remove it (a task that is still
         exiting keeps it busy for a moment)."""
+        if path is None and self.memory_path not in (None, self.path):
+            self.remove(self.memory_path, attempts)
         path = path or self.path
         for _ in range(attempts if path else 0):
             try:
@@ -244,20 +311,24 @@ def features():
 
 
 # -- the worker's side -----------------------------------------------------------------
-def enter(scratch, task_group, kernel):
-    """Confine the calling worker (see the module doc); returns notes for the
-    staff log and whether process creation must be refused by seccomp."""
+def enter(scratch, task_group, kernel, task_limit=TASK_LIMIT, thread_names=False):
+    """Confine the calling worker (see the module doc) to ``task_limit`` tasks
+    (the pids group's own limit when it has one); with ``thread_names``, its
+    /proc stays writable where Landlock can keep those writes to its own
+    threads' names. Returns notes for the staff log and whether process
+    creation must be refused by seccomp."""
     notes, capped = [], False
-    if task_group is not None and task_group.path:
+    if task_group is not None and (task_group.path or task_group.memory_path):
         task_group.join()
-        notes.append(f"pids cgroup of at most {TASK_LIMIT} tasks")
+    if task_group is not None and task_group.path:
+        notes.append(f"pids cgroup of at most {task_group.limit} tasks")
         capped = True
     if kernel.get("namespaces"):
         try:
-            made = _new_namespaces()
+            made = _new_namespaces(task_limit)
             capped = capped or made.startswith("user")
             notes.append(made)
-            notes += _private_mounts(scratch)
+            notes += _private_mounts(scratch, writable_proc=thread_names and landlock_abi() > 0)
         except OSError as e:
             notes.append(f"no private mounts ({e.strerror or e})")
     else:
@@ -270,6 +341,23 @@ def enter(scratch, task_group, kernel):
     if not capped:
         notes.append("no process limit in this kernel: process creation refused")
     return notes, not capped
+
+
+def limit_memory(memory_bytes, task_group=None):
+    """Cap the calling worker's host memory at ``memory_bytes`` without an
+    address-space limit (which CUDA cannot live with): the memory cgroup the
+    zygote made for it (``TaskGroup(..., memory_bytes=)``, joined by
+    :func:`enter`), else ``RLIMIT_DATA`` (the heap and private writable
+    mappings; not the address space CUDA only reserves). Returns a note."""
+    if not memory_bytes:
+        return "no host memory cap"
+    mb = int(memory_bytes) // 2**20
+    if task_group is not None and task_group.memory_path:
+        return f"host memory: cgroup cap of {mb} MB"
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    limit = int(memory_bytes) if hard == resource.RLIM_INFINITY else min(int(memory_bytes), hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    return f"host memory: RLIMIT_DATA of {limit // 2**20} MB (no memory cgroup here)"
 
 
 def _limit_file_sizes():
