@@ -94,8 +94,11 @@ class QuestionRun:
             return self.skipped[index]
         if index in self.errors:
             kind, message = self.errors[index]
-            return say(N_("%(message)s, so it was stopped and skipped") if kind == "timeout"
-                       else N_("raised %(message)s"), message=message)
+            if kind == "timeout":      # the worker's words are English: say them again
+                message = say(N_("did not finish within %(seconds)s s"),
+                              seconds=f"{self.limits.statement:g}")
+                return say(N_("%(message)s, so it was stopped and skipped"), message=message)
+            return say(N_("raised %(message)s"), message=message)
         return None
 
 
