@@ -116,7 +116,9 @@ def write_po(catalog_, path):
     _, pofile, _ = _babel()
     path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
-    pofile.write_po(buf, catalog_, width=100, sort_output=False, include_previous=True)
+    # file names without line numbers: moving code does not touch the catalogs
+    pofile.write_po(buf, catalog_, width=100, sort_output=False, include_previous=True,
+                    include_lineno=False)
     path.write_bytes(buf.getvalue())
 
 
@@ -144,8 +146,8 @@ def update(domain: Domain) -> list[Path]:
 
 
 def _entries(catalog_):
-    return [(m.id, m.context, sorted(m.locations), sorted(m.flags), m.auto_comments)
-            for m in catalog_ if m.id]
+    return [(m.id, m.context, sorted({path for path, _ in m.locations}), sorted(m.flags),
+             m.auto_comments) for m in catalog_ if m.id]
 
 
 def compile_mo(domain: Domain, language) -> bytes:

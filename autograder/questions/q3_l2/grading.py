@@ -19,7 +19,8 @@ MLP = (2, 20, 3, 1)
 
 def hidden_checks(config):
     return [
-        QUESTION.check("loss_value_mlp", N_("loss value on the book's MLP for lambda in {0, 0.3, 2.5}"),
+        QUESTION.check("loss_value_mlp",
+                       N_("loss value on the book's MLP for lambda in {0, 0.3, 2.5}"),
                        MLP_PROBE,
                        lambda s: public.make_inputs(s + 100, MLP, 20, (0.0, 0.3, 2.5), True),
                        partial(public.judge_loss, relu_between=True)),
