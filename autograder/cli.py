@@ -1,16 +1,19 @@
 """Command line of the grader (``python grade.py ...``): a thin layer that
 parses arguments and calls the ``main(**kwargs)`` of one subcommand package.
 
-    grade.py grade NOTEBOOK [--results results.json]   grade one submission
+    grade.py grade SUBMISSION [--out OUT | --results FILE]   grade one submission
     grade.py batch SUBMISSIONS_DIR --out OUT_DIR        grade a class
-    grade.py gradescope [--out autograder.zip]          build the Gradescope zip
+    grade.py gradescope [--out FOLDER | --out FILE.zip]  build the Gradescope zip
     grade.py selftest [--device cpu|gpu]                check an installation (GPU graders)
     grade.py calibrate                                  calibrate the accuracy tests
     grade.py build                                      regenerate the notebooks
     grade.py config                                     list every setting
 
-Shorthands: ``grade.py NOTEBOOK`` is ``grade``, ``grade.py DIR --out OUT`` is
-``batch``. Exit status: 0 when grading happened (whatever the score), 2 for an
+Shorthands: ``grade.py NOTEBOOK`` (or ``ZIP``) is ``grade``, ``grade.py DIR --out
+OUT`` is ``batch``. ``--out`` is a folder in every command (made if needed):
+``grade`` writes ``OUT/<id>/results.json`` there as ``batch`` does (default
+``results/``), ``gradescope`` writes ``OUT/autograder.zip`` (or the ``.zip``
+file named; default ``dist/autograder.zip``). Exit status: 0 when grading happened (whatever the score), 2 for an
 instructor's mistake (a usage error: no results file is written) or when the
 grader itself failed (a results file saying so is written), 130 on Ctrl-C.
 """
@@ -42,14 +45,15 @@ def _device(parser):
 
 
 def _existing(kind):
-    """An argparse type: a path that exists and is a file (``kind='file'``) or a
-    folder (``kind='folder'``); anything else is a usage error."""
+    """An argparse type: a path that exists and is a file (``kind='file'``), a
+    folder (``kind='folder'``) or either (``kind='any'``); anything else is a
+    usage error."""
     def check(value):
         path = Path(value)
         if not path.exists():
             raise argparse.ArgumentTypeError(f"{value} does not exist")
         if kind == "folder" and not path.is_dir():
-            raise argparse.ArgumentTypeError(f"{value} is not a folder (to grade one notebook: "
+            raise argparse.ArgumentTypeError(f"{value} is not a folder (to grade one submission: "
                                              f"grade.py grade {value})")
         if kind == "file" and path.is_dir():
             raise argparse.ArgumentTypeError(f"{value} is a folder (to grade a class: "
@@ -59,19 +63,31 @@ def _existing(kind):
 
 
 def _output(kind):
-    """An argparse type: where to write a file (``kind='file'``: not a folder, in a
-    folder that exists) or a folder (``kind='folder'``: not a file)."""
+    """An argparse type: where to write a file (``kind='file'``: not a folder) or a
+    folder (``kind='folder'``: not a file); missing folders are made when writing,
+    but none of the path's existing parts may be a file."""
     def check(value):
         path = Path(value)
         if kind == "file" and path.is_dir():
             raise argparse.ArgumentTypeError(f"{value} is a folder: name the file to write, "
                                              f"e.g. {path / 'results.json'}")
-        if kind == "file" and not path.parent.is_dir():
-            raise argparse.ArgumentTypeError(f"the folder {path.parent} does not exist")
         if kind == "folder" and path.exists() and not path.is_dir():
             raise argparse.ArgumentTypeError(f"{value} is a file, not a folder")
+        blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        if blocking is not None:
+            raise argparse.ArgumentTypeError(f"{blocking} is a file, not a folder")
         return str(path)
     return check
+
+
+def _zip_output(value):
+    """``gradescope --out``: a folder (made if needed; the zip is
+    ``FOLDER/autograder.zip``) or the name of a ``.zip`` file."""
+    path = Path(value)
+    if path.suffix.lower() == ".zip" and not path.is_dir():
+        return _output("file")(value)
+    _output("folder")(value)
+    return str(path / "autograder.zip")
 
 
 def _positive(kind):
@@ -90,10 +106,16 @@ def build_parser():
         epilog="Shorthands: 'grade.py NOTEBOOK' = grade, 'grade.py DIR --out OUT' = batch.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("grade", help="grade one notebook into results.json")
-    p.add_argument("notebook", type=_existing("file"), help="the submitted notebook")
-    p.add_argument("--results", default="results.json", type=_output("file"),
-                   help="where to write results.json")
+    p = sub.add_parser("grade", help="grade one submission (a notebook, an otter export zip "
+                                     "or a student's folder) into results.json")
+    p.add_argument("notebook", metavar="SUBMISSION", type=_existing("any"),
+                   help="a notebook, an otter export zip or a student's folder")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--out", type=_output("folder"),
+                       help="write OUT/<id>/results.json, results.staff.json and feedback.html, "
+                            "as a batch does (default: results/)")
+    where.add_argument("--results", type=_output("file"),
+                       help="write this results file (and its .staff.json) instead")
     _device(p)
     _common(p)
 
@@ -113,7 +135,9 @@ def build_parser():
     _common(p)
 
     p = sub.add_parser("gradescope", help="build the Gradescope autograder zip")
-    p.add_argument("--out", default="autograder.zip", help="where to write the zip")
+    p.add_argument("--out", default="dist", type=_zip_output,
+                   help="a folder to write autograder.zip into (default: dist/), "
+                        "or the .zip file to write")
     p.add_argument("--config", help="grading config to bundle (default: grading.toml)")
 
     p = sub.add_parser("selftest", help="grade the bundled examples on this installation "
@@ -165,7 +189,7 @@ def _shorthand(argv):
     if not argv[0].startswith("-"):
         return (["batch"] if Path(argv[0]).is_dir() else ["grade"]) + argv
     for arg in argv:
-        if arg.endswith(".ipynb") or Path(arg).is_dir():
+        if arg.lower().endswith((".ipynb", ".zip")) or Path(arg).is_dir():
             return (["batch"] if Path(arg).is_dir() else ["grade"]) + argv
     return argv
 

@@ -26,7 +26,8 @@ from . import i18n
 from .config import load_config
 from .i18n import N_, nsay, say
 from .lab import load_lab
-from .notebook import NotebookError, own_source, parse, read_notebook, slice_for
+from .notebook import (NotebookError, own_source, parse, read_notebook, runtime_note,
+                       slice_for, with_runtime_bindings)
 from .results import GradingResult, TestSpec
 from .limits import Limits, Speed, load_timing, question_limits
 from .sandbox.runner import Sandbox, SandboxError, child_root
@@ -87,6 +88,7 @@ class QuestionRun:
     errors: dict = field(default_factory=dict)     # statement index -> (kind, message)
     report: dict = field(default_factory=dict)
     probed: dict = field(default_factory=dict)
+    notes: dict = field(default_factory=dict)      # for the staff log (run-time bindings)
 
     def failed_statement(self, index):
         """Why the statement ``index`` of this slice did not run, or None."""
@@ -155,18 +157,20 @@ class Grading:
 
     def grade_question(self, sandbox, unit):
         sl = self.slices[unit.graded_class]
-        if not sl.defined:
+        run = QuestionRun(unit, sl, self.limits[unit.id])
+        inputs = {c.name: c.make_inputs(self.cfg.seeds.checks) for c in unit.checks}
+        if sl.defined and not self.run_worker(sandbox, run, unit.checks, inputs):
+            return self.fail(unit, N_("not run: the time limit for the whole submission was "
+                                      "reached by earlier questions"))
+        run = self.regrade_with_runtime_bindings(sandbox, run, inputs)
+        if not run.slice.defined:
             return self.fail(unit, N_("class %(cls)s could not be graded: it is not defined at "
                                       "the top level of a code cell of the notebook"),
                              cls=unit.graded_class)
-        run = QuestionRun(unit, sl, self.limits[unit.id])
-        inputs = {c.name: c.make_inputs(self.cfg.seeds.checks) for c in unit.checks}
-        if not self.run_worker(sandbox, run, unit.checks, inputs):
-            return self.fail(unit, N_("not run: the time limit for the whole submission was "
-                                      "reached by earlier questions"))
-        self.logs[unit.id] = {"report": run.report, "slice": sl.indices,
+        self.logs[unit.id] = {"report": run.report, "slice": run.slice.indices,
                               "skipped": sorted(run.skipped), "limits": asdict(run.limits),
-                              "output": sandbox.log(unit.id, self.cfg.run.log_limit_kb * 1024)}
+                              "output": sandbox.log(unit.id, self.cfg.run.log_limit_kb * 1024),
+                              **run.notes}
         self.note_failures(run)
         undefined = self.class_failure(run)
         profile = self.profile["questions"][unit.id]
@@ -180,6 +184,32 @@ class Grading:
                 self.record(check, self.rerun_if_near(sandbox, run, check, verdict))
         # the judging, without the workers of re-runs (counted as the question's worker)
         profile["judge"] = time.monotonic() - judged_from - (profile["worker"] - worker_before)
+
+    def regrade_with_runtime_bindings(self, sandbox, run, inputs):
+        """The question run again (or, when its class has no static binder, run
+        at all) with the statements that bind names at run time
+        (:mod:`.notebook.runtime`), when ``run`` met an undefined name that no
+        statement binds statically; else ``run`` itself. Said in the staff log
+        and in the notebook's problems."""
+        cls, graded = run.unit.graded_class, self.lab.graded_classes
+        errors = [got.error for got in run.probed.values() if got.error] + \
+            [message for _, message in run.errors.values()]
+        missing = {m.group(1) for e in errors for m in _NAME_ERROR.finditer(e)}
+        missing |= set() if run.slice.defined else {cls}
+        widened = with_runtime_bindings(self.program, run.slice, missing, graded)
+        if widened is None:
+            return run
+        again = QuestionRun(run.unit, widened, run.limits, skipped=dict(run.skipped))
+        if not self.run_worker(sandbox, again, run.unit.checks, inputs,
+                               again=run.slice.defined):
+            return run
+        names = sorted(n for n in missing if not self.program.binders(n)
+                       and (n == cls or n not in graded))
+        again.notes["runtime_bindings"] = {"missing": names, "first_slice": run.slice.indices,
+                                           "added": [st.index for st in widened.runtime],
+                                           "binders": [st.describe() for st in widened.runtime]}
+        self.result.problems.append(runtime_note(run.unit.id, names, widened.runtime))
+        return again
 
     def time_left(self, run=None, again=False):
         """Seconds left of the submission's time; for running ``run``'s question

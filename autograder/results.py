@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .i18n import DEFAULT as DEFAULT_LANGUAGE
-from .i18n import N_, messages
+from .i18n import LANGUAGES, N_, messages
 
 MAX_MESSAGE = 2000        # characters of one test's output
 MAX_PROBLEMS = 20
@@ -119,6 +119,10 @@ class TestSpec:
                           plain=plain, key=key)
 
 
+# appended by nndl.checks.core.Verdict.describe, in the grading's language
+MEASURED = N_("%(message)s (measured %(measured)s, threshold %(threshold)s)")
+
+
 @dataclass
 class TestResult:
     __test__ = False   # not a pytest test class
@@ -143,9 +147,42 @@ class TestResult:
             outcome = messages(language).say(N_("passed (hidden test)") if self.passed
                                              else N_("failed (hidden test)"))
             return f"**{to_markdown(self.title)}**\n\n{outcome}"
+        numbers = self.numbers_sentence(language)
         if self.plain:
-            return f"{self.title}\n{clip(self.message)}"
-        return f"**{to_markdown(self.title)}**\n\n{to_markdown(clip(self.message))}"
+            return f"{self.title}\n{clip(self.headline)}" + (f"\n{numbers}" if numbers else "")
+        return f"**{to_markdown(self.title)}**\n\n{to_markdown(clip(self.headline))}" + (
+            f"\n\n{to_markdown(numbers)}" if numbers else "")
+
+    def numbers_sentence(self, language=DEFAULT_LANGUAGE):
+        """The detail line under a diagnosis ("Measured: 6.81e-08; the check's
+        limit: 1e-05."), or "" when the check measures nothing."""
+        if self.numbers is None:
+            return ""
+        return messages(language).say(N_("Measured: %(measured)s; the check's limit: "
+                                         "%(threshold)s."), measured=f"{self.measured:.3g}",
+                                      threshold=f"{self.threshold:.3g}")
+
+    @property
+    def headline(self):
+        """The diagnosis as a sentence: the message without the measured value and
+        threshold that the engine appends to it (:attr:`numbers` has them)."""
+        if self.measured is None or self.threshold is None:
+            return self.message
+        for language in LANGUAGES:          # the suffix as Verdict.describe wrote it
+            template = messages(language).say(MEASURED, message="\0",
+                                              measured=f"{self.measured:.3g}",
+                                              threshold=f"{self.threshold:.3g}")
+            prefix, _, suffix = template.partition("\0")
+            if not prefix and self.message.endswith(suffix):
+                return self.message[:-len(suffix)]
+        return self.message
+
+    @property
+    def numbers(self):
+        """(measured, threshold) of the check, or None when it has none."""
+        if self.measured is None or self.threshold is None:
+            return None
+        return self.measured, self.threshold
 
     @property
     def output_format(self):

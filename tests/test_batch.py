@@ -92,6 +92,7 @@ EXPECTED = {
     "leo": ("", "too_large", "MB"),                      # zip bomb
     "mallory": ("0", "graded", ""),                      # zip member ../../..; no class
     "mia": ("25", "graded", "RuntimeError"),             # a cell raising HTML
+    "notes": ("", "not_a_notebook", "notes.txt is not a notebook"),   # a row, not a skip
 }
 
 
@@ -151,7 +152,7 @@ def test_mixed_class_gives_the_expected_gradebook(mixed):
             assert row["scaled_total"] == "" and all(row[q] == "" for q in QUESTIONS)
     assert [book_rows["dan"][q] for q in QUESTIONS] == ["4", "25", "25", "25"]
     assert [book_rows["erin"][q] for q in QUESTIONS] == ["25", "25", "0", "25"]
-    assert "skipped notes.txt" in proc.stderr
+    assert "not a submission: notes.txt" in proc.stderr
     assert not (subs.parent / "escaped.ipynb").exists()
     assert not (subs.parent.parent / "escaped.ipynb").exists()
 

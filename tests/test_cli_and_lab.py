@@ -28,14 +28,16 @@ def test_help_lists_every_subcommand():
     (["grade", "missing.ipynb"], "does not exist"),
     (["-q", "missing.ipynb"], "does not exist"),           # shorthands with options first
     (["--jobs", "0", "examples/submissions", "--out", "o"], "not positive"),
-    (["grade", "."], "is a folder"),
+    (["grade", "README.md", "--out", "README.md"], "is a file, not a folder"),
+    (["gradescope", "--out", "README.md"], "is a file, not a folder"),
+    (["gradescope", "--out", "README.md/a.zip"], "README.md is a file, not a folder"),
     (["batch", "missing_dir", "--out", "o"], "does not exist"),
     (["batch", "README.md", "--out", "o"], "is not a folder"),
     (["batch", "examples/submissions"], "--out"),
     (["batch", "examples/submissions", "--out", "o", "--jobs", "0"], "not positive"),
     (["batch", "examples/submissions", "--out", "README.md"], "is a file, not a folder"),
     (["grade", "README.md", "--results", "examples"], "examples is a folder: name the file"),
-    (["grade", "README.md", "--results", "nowhere/r.json"], "the folder nowhere does not exist"),
+    (["grade", "README.md", "--results", "README.md/r.json"], "README.md is a file"),
 ])
 def test_an_instructors_mistake_is_a_usage_error_without_results(tmp_path, args, message):
     (tmp_path / "README.md").write_text("x")
@@ -44,6 +46,7 @@ def test_an_instructors_mistake_is_a_usage_error_without_results(tmp_path, args,
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr
     assert not (tmp_path / "results.json").exists() and not (tmp_path / "o").exists()
+    assert not (tmp_path / "results").exists() and not (tmp_path / "dist").exists()
 
 
 def test_a_students_bad_file_still_grades_to_zero(tmp_path):

@@ -304,18 +304,24 @@ def test_gradescope_results_in_chinese_from_the_isolated_sandbox(tmp_path, grade
 
 def test_the_report_groups_mistakes_by_key_whatever_the_words():
     """Two students with the same mistake, one diagnosed in English and one in
-    Chinese (other numbers too), are one row of "most common mistakes"."""
+    Chinese (other numbers too), are one row of the report's diagnoses; a
+    Chinese stub is counted as a stub."""
     from types import SimpleNamespace
 
+    from autograder.batch.page import Context
     from autograder.batch.report import _diagnoses
     from autograder.results import GradingResult, TestSpec
 
     spec = TestSpec("q3_l2.gradient_fd", "q3_l2", "gradient", 7.0, False, "visible")
     key = "the l2 gradient is N = %(n)s times too large: add `lambda * W / N`, not `lambda * W`"
     entries = []
-    for message in ("lambda = 0.7: ... - the l2 gradient is N = 12 times too large",
-                    "lambda = 0.3：……——ℓ2 正则化项的梯度大了 N = 20 倍"):
+    for sid, message in (("ann", "lambda = 0.7: ... - the l2 gradient is N = 12 times too large"),
+                         ("wang", "lambda = 0.3：……——ℓ2 正则化项的梯度大了 N = 20 倍")):
         result = GradingResult("s.ipynb", tests=[spec.result(False, message, key=key)])
-        entries.append(SimpleNamespace(result=result))
-    rows = _diagnoses(entries)
-    assert len(rows) == 1 and rows[0][:2] == [2, "q3_l2.gradient_fd"]
+        entries.append(SimpleNamespace(sid=sid, result=result))
+    [section] = _diagnoses(entries, Context())
+    assert [row[:3] for row in section["rows"]] == [[2, "q3_l2.gradient_fd", "ann, wang"]]
+    stub = spec.result(False, "ReLU.forward 尚未实现", key="%(what)s is not implemented yet")
+    [section] = _diagnoses([SimpleNamespace(sid="li", result=GradingResult("s", [stub]))],
+                           Context())
+    assert section["stub_count"] == 1 and not section["rows"]      # a stub, in any language

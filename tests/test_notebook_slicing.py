@@ -171,7 +171,7 @@ def test_bad_files_give_clear_messages(tmp_path, content, message):
 
 
 def test_statement_text_is_exactly_the_source_segment():
-    from autograder.notebook.program import _line_starts, _segment
+    from nndl.notebook.program import _line_starts, _segment
 
     source = ("import os; x = 'é'; y = 2\r\n@decorator\r\ndef f(a,\r\n      b):\r\n"
               "    return 'ü' + a\r\nclass C: z = 'ß'\rW = {'k': [1,\n 2]}\n")

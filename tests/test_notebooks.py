@@ -103,6 +103,7 @@ def test_solution_notebook_executes_top_to_bottom(tmp_path):
     text = "\n".join(outputs(nb.cells))
     for name in ("baseline", "weight decay", "dropout"):
         assert name in text
+    assert "check_saved: the saved file regularization.ipynb holds what this kernel ran" in text
     assert sorted(p.name for p in tmp_path.glob("boundary_*.png")) == [
         "boundary_baseline.png", "boundary_dropout.png", "boundary_l2.png",
         "boundary_weight_decay.png"]

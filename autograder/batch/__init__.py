@@ -19,9 +19,11 @@ from types import SimpleNamespace
 
 from ..config import DEFAULT_CONFIG, load_config
 from ..lab import load_lab
+from . import settings as saved_settings
 from . import store
 from .discover import SubmissionError
 from .discover import discover as find_submissions
+from .page import context as page_context
 from .gradebook import collect, one_line, question_maxima, render_gradebook
 from .report import render_report
 from .runner.job import Job, grader_failure
@@ -136,6 +138,10 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
     the module doc); returns the exit status."""
     args = SimpleNamespace(submission=submissions, out=out, config=config, jobs=jobs, force=force,
                            only=only, scale=scale, scheduler=scheduler, device=device, quiet=quiet)
+    kept, notes = saved_settings.resolve(out, {"config": config, "scale": scale})
+    args.config, args.scale = kept["config"], kept["scale"]
+    for note in notes:               # even with -q: they change what is graded or written
+        print(f"keeping {note}", file=sys.stderr)
     config_path = Path(args.config or DEFAULT_CONFIG)
     cfg = load_config(config_path)
     lab = load_lab(cfg)
@@ -148,10 +154,12 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
     except BlockingIOError:
         print(f"another batch is already writing to {out}", file=sys.stderr)
         return 2
+    saved_settings.save(out, kept)
     subs, skipped = find_submissions(args.submission, exclude=[out],
                                      expected=cfg.lab.notebook)
     for name in skipped:
-        _say(args, f"skipped {name}: not a notebook, a zip or a folder")
+        _say(args, f"not a submission: {name} (not a notebook, a zip or a folder); its "
+                   "student gets a gradebook row with the status not_a_notebook")
     _hash_all(subs, config_bytes)
     if args.only:
         unknown = sorted(set(args.only) - {s.sid for s in subs})
@@ -188,7 +196,8 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
     except Exception:  # noqa: BLE001 - a flag for staff must not cost the gradebook
         _say(args, f"similarity could not be computed:\n{traceback.format_exc()}")
         similar = None
-    store.write_text_atomic(out / store.REPORT, render_report(entries, maxima, similar))
+    store.write_text_atomic(out / store.REPORT, render_report(
+        entries, maxima, similar, context=page_context(cfg, lab, config_bytes)))
     statuses = Counter(e.status for e in entries)
     _say(args, f"done: {len(todo)} graded in this run; the gradebook holds "
                + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) +

@@ -3,15 +3,22 @@
 Accepted layouts (entries directly inside the folder)::
 
     alice.ipynb               a notebook; the id is the file stem
-    bob/lab.ipynb             a folder holding one notebook (searched recursively);
-                              the id is the folder name
+    bob/lab.ipynb             a folder holding one notebook (searched recursively;
+                              without one, the notebook inside a zip in it, as on
+                              Gradescope); the id is the folder name
     carol.zip                 otter's ``grader.export()`` zip; the id is the zip stem,
                               the notebook is the zip's only ``.ipynb`` member
 
-Anything wrong with one student's entry (no notebook, two notebooks, a corrupt
-or oversized zip, two entries with the same id) becomes that student's status;
-it never stops the batch. Hidden entries (``.name``), ``__MACOSX`` and
-``.ipynb_checkpoints`` are ignored.
+Extensions are matched whatever their case (``oli.IPYNB``, ``pat.Zip``). Every
+other entry is a student too: ``gina.pdf`` gets the status "not_a_notebook"
+(id: its stem) and a gradebook row saying what was found, so no student
+vanishes from the gradebook. Anything wrong with one student's entry (no
+notebook, two notebooks, a corrupt or oversized zip, two entries with the same
+id) likewise becomes that student's status; it never stops the batch. Hidden
+entries (``.name``), ``__MACOSX`` and ``.ipynb_checkpoints`` are ignored.
+
+:func:`submission` is the same rule for one entry: ``grade.py grade`` uses it
+for the notebook, zip or folder it is given.
 
 Zips are never extracted to disk: only the ``.ipynb`` member is read, in
 memory, and at most ``MAX_NOTEBOOK_BYTES`` of it, so member names such as
@@ -27,6 +34,8 @@ from ..notebook import MAX_NOTEBOOK_BYTES, choose_notebook, ignored, zip_noteboo
 from .store import CLASS_FILES
 
 OK = "ok"
+NOT_A_NOTEBOOK = "not_a_notebook"
+NOTEBOOK, ZIP = ".ipynb", ".zip"
 RESERVED = set(CLASS_FILES)   # names of the class's files in OUT_DIR
 
 
@@ -91,13 +100,25 @@ def _choose(sub, names, expected, where):
 
 
 def _from_folder(root, folder, expected):
-    found = sorted(p.relative_to(folder) for p in folder.rglob("*.ipynb")
-                   if p.is_file() and not ignored(p.relative_to(folder).parts))
+    """A student's folder: its notebooks (searched recursively), or, when it has
+    none, the notebooks inside its zips -- the rule Gradescope applies to its
+    submission folder (``gradescope.run.find_notebook``)."""
+    files = [p for p in sorted(folder.rglob("*"))
+             if p.is_file() and not ignored(p.relative_to(folder).parts)]
+    found = {p.relative_to(folder).as_posix(): (p, None) for p in files
+             if p.suffix.lower() == NOTEBOOK}
+    if not found:
+        for z in (p for p in files if p.suffix.lower() == ZIP):
+            try:
+                members = zip_notebooks(z)
+            except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError):
+                continue
+            found.update({f"{z.relative_to(folder).as_posix()}/{m}": (z, m) for m in members})
     sub = Submission(folder.name, folder.name + "/")
-    chosen = _choose(sub, [p.as_posix() for p in found], expected, "folder")
+    chosen = _choose(sub, list(found), expected, "folder")
     if chosen is not None:
-        sub.path = folder / chosen
-        sub.source = str(sub.path.relative_to(root))
+        sub.path, sub.member = found[chosen]
+        sub.source = str(sub.path.relative_to(root)) + (f":{sub.member}" if sub.member else "")
     return sub
 
 
@@ -115,29 +136,40 @@ def _from_zip(root, path, expected):
     return sub
 
 
+def submission(root, entry, expected=None):
+    """The submission of one entry of ``root``: a folder, a notebook, a zip (any
+    case of the extension), or anything else with the status "not_a_notebook"."""
+    if entry.is_dir():
+        return _from_folder(root, entry, expected)
+    suffix = entry.suffix.lower()
+    if suffix == NOTEBOOK:
+        return Submission(entry.stem, entry.name, path=entry)
+    if suffix == ZIP:
+        return _from_zip(root, entry, expected)
+    return Submission(entry.stem or entry.name, entry.name, path=entry, status=NOT_A_NOTEBOOK,
+                      message=f"{entry.name} is not a notebook (.ipynb), a zip or a folder: "
+                              "nothing was graded")
+
+
 def discover(root, exclude=(), expected=None):
     """Submissions found in ``root`` (one per student id, sorted by id) and the
-    names of the entries that were skipped as not being submissions.
-    ``expected``: the lab's notebook name, which wins among several."""
+    names of the entries that are not submissions (each of them is also in the
+    list, with the status "not_a_notebook"). ``expected``: the lab's notebook
+    name, which wins among several."""
     root = Path(root)
     exclude = {Path(p).resolve() for p in exclude}
-    found, skipped = [], []
+    found = []
     for entry in sorted(root.iterdir()):
         if ignored([entry.name]) or entry.resolve() in exclude:
             continue
-        if entry.is_dir():
-            found.append(_from_folder(root, entry, expected))
-        elif entry.suffix == ".ipynb":
-            found.append(Submission(entry.stem, entry.name, path=entry))
-        elif entry.suffix == ".zip":
-            found.append(_from_zip(root, entry, expected))
-        else:
-            skipped.append(entry.name)
+        found.append(submission(root, entry, expected))
+    skipped = [s.source for s in found if s.status == NOT_A_NOTEBOOK]
     by_id = {}
     for sub in found:
         by_id.setdefault(sub.sid, []).append(sub)
     subs = []
     for sid, same in sorted(by_id.items()):
+        same, others = _without_other_files(same)
         if len(same) > 1:
             sources = ", ".join(s.source for s in same)
             subs.append(Submission(sid, sources, status="duplicate_id",
@@ -147,4 +179,16 @@ def discover(root, exclude=(), expected=None):
                                    message=f"the id {sid!r} is a name the batch output uses"))
         else:
             subs.append(same[0])
+        if others:
+            note = f"also found, not graded: {', '.join(o.source for o in others)}"
+            subs[-1].message = "; ".join(m for m in (subs[-1].message, note) if m)
     return subs, skipped
+
+
+def _without_other_files(same):
+    """A student's entries without the files that are no submission (``gina.pdf``
+    next to ``gina.ipynb``: the notebook is graded), and those files."""
+    gradable = [s for s in same if s.status != NOT_A_NOTEBOOK]
+    if not gradable:
+        return same[:1], same[1:]
+    return gradable, [s for s in same if s.status == NOT_A_NOTEBOOK]

@@ -10,9 +10,18 @@ import re
 import statistics
 from collections import Counter
 
-from .page import code, render
+from ..results import clip
+from .fonts import plotting
+from .page import Context, code, render
 
-TOP_DIAGNOSES = 20
+MAX_DIAGNOSES = 40     # distinct diagnoses listed per question; more are counted, not listed
+MAX_NAMES = 12         # student ids listed per diagnosis; more are counted
+MAX_EXAMPLE = 1000     # characters of a diagnosis's example message
+STUB = re.compile(r"not implemented")                 # nndl.checks.core.call_student's words
+NOT_RUN = ("not graded:", "Autograder failed")        # GradingResult.not_graded / grader_failed
+# The same by message key (results in any language; the words above: results without keys)
+STUB_KEYS = ("%(what)s is not implemented yet", "%(what)s returned %(value)s: not implemented yet?")
+NOT_RUN_KEYS = ("not graded: %(message)s", "Autograder failed, contact staff")
 
 
 def _image(png, alt="plot"):
@@ -45,6 +54,9 @@ def _histogram(totals, max_score):
 
 
 def _bars(labels, rates, xlabel):
+    from .fonts import drawable
+
+    labels = [drawable(label) for label in labels]
     fig, ax = _figure(0.6 + 0.3 * len(labels))
     ax.barh(labels[::-1], rates[::-1], color="#4a7ab5")
     ax.set_xlim(0, 100)
@@ -94,18 +106,64 @@ def _tests(graded):
                                         "% of students passing")}
 
 
-def _diagnoses(graded):
-    counts, example = Counter(), {}
+def _kind(message, key=""):
+    """How a failed test's message is counted: a stub, a test that did not run
+    (the notebook could not be read, the grader failed), or a diagnosis; by its
+    message ``key`` when it has one (in any language), else by its English words."""
+    if key in STUB_KEYS or (not key and STUB.search(message)):
+        return "stub"
+    if key in NOT_RUN_KEYS or (not key and message.startswith(NOT_RUN)):
+        return "not_run"
+    return "diagnosis"
+
+
+def _who(students):
+    shown = ", ".join(students[:MAX_NAMES])
+    return shown if len(students) <= MAX_NAMES else \
+        f"{shown} and {len(students) - MAX_NAMES} more"
+
+
+def _diagnoses(graded, context):
+    """Per question: every distinct diagnosis of its failed tests (numbers masked),
+    with how many students got it, in which tests, and one example; stubs and
+    tests that did not run counted apart; what is cut off is counted."""
+    found = {}      # question -> {pattern: {"tests": [...], "students": [...], "example": str}}
+    apart = {}      # question -> {kind: [students]}
     for e in graded:
         for t in e.result.tests:
-            if not t.passed:
-                # the diagnosis' message key: the same mistake in any language groups
-                # together (results without one: the message, its numbers masked)
-                key = (t.name, t.key or _pattern(t.message))
-                counts[key] += 1
-                example.setdefault(key, t.message)
-    return [[n, key[0], code(example[key][:1000])]
-            for key, n in counts.most_common(TOP_DIAGNOSES)]
+            if t.passed:
+                continue
+            kind = _kind(t.headline, t.key)
+            if kind != "diagnosis":
+                who = apart.setdefault(t.question, {}).setdefault(kind, [])
+                if e.sid not in who:
+                    who.append(e.sid)
+                continue
+            # by the diagnosis' message key: one mistake is one group in any language
+            # (results without a key: by the message, its numbers masked)
+            group = found.setdefault(t.question, {}).setdefault(
+                t.key or _pattern(t.headline),
+                {"tests": [], "students": [], "example": t.headline})
+            if t.name not in group["tests"]:
+                group["tests"].append(t.name)
+            if e.sid not in group["students"]:
+                group["students"].append(e.sid)
+    sections = []
+    for question in dict.fromkeys([*context.questions, *found, *apart]):
+        groups = sorted(found.get(question, {}).values(), key=lambda g: -len(g["students"]))
+        shown, hidden = groups[:MAX_DIAGNOSES], groups[MAX_DIAGNOSES:]
+        kinds = apart.get(question, {})
+        if not groups and not kinds:
+            continue
+        sections.append({
+            "heading": context.heading(question), "id": question,
+            "rows": [[len(g["students"]), ", ".join(g["tests"]), _who(g["students"]),
+                      code(clip(g["example"], MAX_EXAMPLE))] for g in shown],
+            "cut": (len(hidden), sum(len(g["students"]) for g in hidden)),
+            "stubs": _who(kinds.get("stub", [])), "stub_count": len(kinds.get("stub", [])),
+            "not_run": _who(kinds.get("not_run", [])),
+            "not_run_count": len(kinds.get("not_run", []))})
+    return sections
 
 
 def _incidents(entries):
@@ -126,14 +184,18 @@ def _similar(similar):
     return {"threshold": f"{THRESHOLD:g}", "rows": rows, "plots": maps}
 
 
-def render_report(entries, maxima, similar=None, title="Batch grading report"):
+def render_report(entries, maxima, similar=None, title="Batch grading report", context=None):
+    """The page; ``context`` (:class:`.page.Context`) gives the lab's name,
+    question titles and the grader's version."""
+    context = context or Context()
     graded = [e for e in entries if e.result is not None]
     sections = {}
     if graded:
-        sections = {"scores": _scores(graded, sum(maxima.values())),
-                    "questions": _questions(graded, maxima), "tests": _tests(graded),
-                    "diagnoses": _diagnoses(graded)}
-    return render("report.html.j2", title=title,
+        with plotting():     # fonts for any script (CJK ids, test names)
+            sections = {"scores": _scores(graded, sum(maxima.values())),
+                        "questions": _questions(graded, maxima), "tests": _tests(graded),
+                        "diagnoses": _diagnoses(graded, context)}
+    return render("report.html.j2", context, title=title,
                   statuses=sorted(Counter(e.status for e in entries).items()),
                   graded=sections, similar=_similar(similar) if similar is not None else None,
                   incidents=_incidents(entries))

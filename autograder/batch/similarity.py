@@ -392,9 +392,19 @@ MAX_TICK_LABELS = 40
 
 def heatmap_png(matrix, students: list[str], cls: str) -> bytes:
     """PNG bytes of a heat map of the pairwise similarity matrix of one class, with the
-    student ids on both axes (no tick labels beyond MAX_TICK_LABELS students)."""
+    student ids on both axes (no tick labels beyond MAX_TICK_LABELS students). Ids in
+    any script are drawn (``fonts``: CJK fallbacks, escapes for what no font has)."""
+    from .fonts import plotting
+
+    with plotting():
+        return _heatmap_png(matrix, students, cls)
+
+
+def _heatmap_png(matrix, students, cls):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
+    from .fonts import drawable
 
     matrix = np.asarray(matrix, dtype=float)
     n = len(students)
@@ -404,10 +414,9 @@ def heatmap_png(matrix, students: list[str], cls: str) -> bytes:
     ax = fig.add_subplot()
     image = ax.imshow(matrix, vmin=0.0, vmax=1.0, cmap="viridis", interpolation="nearest")
     fig.colorbar(image, ax=ax, label="similarity")
-    ax.set_title(f"{cls}: pairwise similarity ({n} students)".encode("utf-8", "backslashreplace")
-                 .decode())
+    ax.set_title(drawable(f"{cls}: pairwise similarity ({n} students)"))
     if n <= MAX_TICK_LABELS:     # ids may hold lone surrogates (non-UTF-8 file names)
-        labels = [str(s).encode("utf-8", "backslashreplace").decode() for s in students]
+        labels = [drawable(s) for s in students]
         ax.set_xticks(range(n), labels, rotation=90, fontsize=7)
         ax.set_yticks(range(n), labels, fontsize=7)
     else:

@@ -6,6 +6,7 @@
     OUT/<id>/batch.json           written last: which notebook bytes + config were graded
     OUT/batch.log                 one JSON line per grading, in the order they finished
     OUT/gradebook.csv, OUT/report.html, OUT/similarity.csv   the class's files
+    OUT/batch-settings.json       the settings a rerun keeps (``settings``)
 
 Every file is written atomically (temporary file + rename) and ``batch.json``
 last, so a batch killed at any moment leaves each student either completely
@@ -20,11 +21,11 @@ from pathlib import Path
 from ..i18n import DEFAULT as DEFAULT_LANGUAGE
 from ..results import (GradingResult, TestResult, write_json_atomic, write_results,
                        write_text_atomic)
-from .feedback import render_feedback
 
 MARKER = "batch.json"
 LOG, GRADEBOOK, REPORT, SIMILARITY = "batch.log", "gradebook.csv", "report.html", "similarity.csv"
-CLASS_FILES = (GRADEBOOK, REPORT, SIMILARITY, LOG)   # no student id may take these names
+SETTINGS = "batch-settings.json"
+CLASS_FILES = (GRADEBOOK, REPORT, SIMILARITY, LOG, SETTINGS)   # no student id may take these names
 
 
 def digest(notebook, config_bytes):
@@ -49,13 +50,17 @@ def is_done(out, sid, sha):
 
 
 def save(out, sub, job, outcome):
+    from .feedback import render_feedback      # Jinja2: only where pages are written
+    from .page import context_of
+
     folder = Path(out) / sub.sid
     for leftover in folder.glob(".*.tmp"):      # from a batch killed while writing
         leftover.unlink(missing_ok=True)
     result = outcome.result
     result.submission = sub.source
     write_results(result, folder / "results.json")
-    write_text_atomic(folder / "feedback.html", render_feedback(sub.sid, result))
+    write_text_atomic(folder / "feedback.html", render_feedback(sub.sid, result,
+                                                                     context_of(job.config)))
     marker = {"student_id": sub.sid, "source": sub.source, "sha256": job.digest,
               "status": outcome.status, "error": outcome.error, "score": result.score,
               "max_score": result.max_score, "execution_time": round(result.execution_time, 2),

@@ -25,7 +25,9 @@ Steps: copy the master into a temporary directory, run
 ``otter assign --no-run-tests`` there (so nothing is written next to the
 master), copy the results and normalize every notebook (no cell ids, no
 execution counts, no outputs, no volatile metadata, nbformat 4.4), so that
-running the build twice gives byte-identical files. The result does not
+running the build twice gives byte-identical files. Both notebooks get a cell
+just before otter's export cell that runs ``nndl.notebook.check_saved()``
+(what the grader will not see in the saved file). The result does not
 depend on the current working directory.
 
 Language (``grading.toml``'s ``[lab] language``): for ``zh-CN`` every markdown
@@ -62,6 +64,14 @@ there and rebuild; `tests/test_notebooks.py` fails while the two differ.
 # otter's markup in the solution's code cells: a dead prompt string, and comment lines
 PROMPT = re.compile(r"^[ \t]*\"\"\" # BEGIN PROMPT\n.*?^[ \t]*\"\"\" # END PROMPT\n", re.S | re.M)
 MARKERS = re.compile(r"^[ \t]*# (BEGIN|END) SOLUTION( NO PROMPT)?[ \t]*(\n|\Z)", re.M)
+
+# The cell put before otter's export cell: what the grader will not see in the saved file.
+EXPORT_CALL = "grader.export("
+CHECK_SAVED = (
+    "# Save the notebook first (Ctrl+S), then run this cell: the grader grades the saved\n"
+    "# file, and this says, per question, what this kernel has that the file does not.\n"
+    "from nndl.notebook import check_saved\n"
+    "check_saved()")
 
 # Cell metadata worth keeping: otter's locks and tags, and otter's own key.
 KEEP_CELL_METADATA = ("deletable", "editable", "tags", "otter")
@@ -116,6 +126,7 @@ def write_notebook(src: pathlib.Path, dst: pathlib.Path, clean=False,
     nb = translate_markdown(normalize_notebook(nbformat.read(str(src), as_version=4)), language)
     if clean:
         clean_solution(nb)
+    add_check_saved(nb)
     nbformat.validate(nb)
     dst.parent.mkdir(parents=True, exist_ok=True)
     text = nbformat.writes(nb, version=4)
@@ -147,6 +158,21 @@ def clean_solution(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.source = MARKERS.sub("", PROMPT.sub("", cell.source)).rstrip()
+    return nb
+
+
+def add_check_saved(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Put the :data:`CHECK_SAVED` cell just before otter's export cell (in place);
+    a master without an export cell is an instructor's mistake (RuntimeError)."""
+    export = [i for i, cell in enumerate(nb.cells)
+              if cell.cell_type == "code" and EXPORT_CALL in cell.source]
+    if len(export) != 1:
+        raise RuntimeError(f"the notebook has {len(export)} cells calling {EXPORT_CALL}, "
+                           "expected 1 (export_cell in the master's ASSIGNMENT CONFIG)")
+    cell = nbformat.v4.new_code_cell(CHECK_SAVED)
+    cell.pop("id", None)
+    cell.metadata = nbformat.from_dict({"deletable": False, "editable": False})
+    nb.cells.insert(export[0], cell)
     return nb
 
 

@@ -1,6 +1,10 @@
 """Build the Gradescope autograder zip::
 
-    python grade.py gradescope [--out autograder.zip] [--config other.toml]
+    python grade.py gradescope [--out FOLDER | --out FILE.zip] [--config other.toml]
+
+``--out`` is a folder, as in every command (the zip is ``FOLDER/autograder.zip``;
+default ``dist/``), or the name of the ``.zip`` to write. The zip is written to
+a temporary file next to it and renamed, so a failure leaves nothing behind.
 
 The zip holds, at its top level (Gradescope unzips it into
 ``/autograder/source``)::
@@ -21,8 +25,10 @@ Entries are sorted with fixed timestamps, so the same tree gives the same zip.
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -81,24 +87,45 @@ def build(out, config=None, repo=REPO):
             "files": {name: hashlib.sha256(data).hexdigest()
                       for name, (data, _) in sorted(contents.items())}}
     contents["BUILD_INFO.json"] = (json.dumps(info, indent=1, sort_keys=True).encode(), 0o644)
+    if out.is_dir():
+        raise IsADirectoryError(f"{out} is a folder: name the .zip file to write")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w") as z:
-        for name in sorted(contents):
-            data, mode = contents[name]
-            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = (0o100000 | mode) << 16
-            info.create_system = 3   # unix, so that the modes are honoured by unzip
-            z.writestr(info, data)
-    tmp.replace(out)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w") as z:
+            for name in sorted(contents):
+                data, mode = contents[name]
+                info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = (0o100000 | mode) << 16
+                info.create_system = 3   # unix, so that the modes are honoured by unzip
+                z.writestr(info, data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return sorted(contents)
 
 
-def main(out="autograder.zip", config=None):
-    """``grade.py gradescope``: write the zip to ``out``, bundling ``config``."""
+def total_points(config=None):
+    """The points of every check of the lab, as the config gives them."""
+    from ..config import load_config
+    from ..lab import load_lab
+
+    cfg = load_config(config)
+    return sum(cfg.checks[c.name].points for c in load_lab(cfg).checks())
+
+
+DEFAULT_OUT = Path("dist") / "autograder.zip"
+
+
+def main(out=DEFAULT_OUT, config=None):
+    """``grade.py gradescope``: write the zip to ``out`` (a .zip path: the command
+    line turns a folder into FOLDER/autograder.zip), bundling ``config``."""
     try:
         names = build(out, config)
+        total = total_points(config)
     except Exception as e:  # noqa: BLE001 - a short message for the instructor
         print(f"cannot build {out}: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
@@ -106,6 +133,9 @@ def main(out="autograder.zip", config=None):
     print(f"wrote {out} ({len(names)} files, {size / 1024:.0f} KiB)")
     print("upload it as the autograder of a Gradescope Programming Assignment "
           "(base image Ubuntu 22.04); see docs/gradescope.md")
+    print(f"{total:g} points in all: set the assignment's total to {total:g} on Gradescope")
+    if total != 100:
+        print(f"note: the config's points add up to {total:g}, not 100", file=sys.stderr)
     return 0
 
 

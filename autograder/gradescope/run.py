@@ -85,9 +85,9 @@ def find_notebook(submission_dir, expected, extract_dir=None):
         rel = p.relative_to(submission_dir)
         if ignored(rel.parts) or p.is_symlink() or not p.is_file():
             continue
-        if p.suffix == ".ipynb":
+        if p.suffix.lower() == ".ipynb":
             files.append((str(rel), p, None))
-        elif p.suffix == ".zip":
+        elif p.suffix.lower() == ".zip":
             zips += [(f"{rel}/{m}", p, m) for m in _zip_members(p)]
     found = files or zips
     if not found:

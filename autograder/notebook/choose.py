@@ -16,7 +16,7 @@ def zip_notebooks(path):
     not ignored ones; raises ``zipfile.BadZipFile`` (or OSError, ValueError, ...)."""
     with zipfile.ZipFile(path) as z:
         return [i.filename for i in z.infolist() if not i.is_dir()
-                and i.filename.endswith(".ipynb") and not ignored(PurePosixPath(i.filename).parts)]
+                and i.filename.lower().endswith(".ipynb") and not ignored(PurePosixPath(i.filename).parts)]
 
 
 def choose_notebook(names, expected):

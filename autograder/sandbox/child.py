@@ -45,6 +45,7 @@ import signal
 import sys
 import time
 import traceback
+import types
 from contextlib import suppress
 
 from autograder.sandbox import jail, seccomp
@@ -178,6 +179,16 @@ def _resolve(name, modules):
     return getattr(importlib.import_module(module), attr)
 
 
+def _notebook_namespace(names):
+    """The notebook's globals: the dict of a module ``__notebook__`` registered in
+    ``sys.modules`` (as a kernel's ``__main__`` is), so that
+    ``setattr(sys.modules[__name__], k, v)`` binds a name as it does in Jupyter."""
+    module = types.ModuleType("__notebook__")
+    module.__dict__.update(names)
+    sys.modules["__notebook__"] = module
+    return module.__dict__
+
+
 def _run_statements(statements, ns, limit, progress_fd):
     """Execute each statement with its index marked first and a timer of
     ``limit`` seconds; return the failures as ``[{"index", "error"}]``."""
@@ -288,8 +299,7 @@ def _worker(request, spec, progress_fd, task_group, kernel):
         # zygote or the grader, and the grader's modules out of reach (each where the
         # kernel allows it)
         note = _confine(request, spec, task_group, kernel)
-        ns = {"__name__": "__notebook__", "__builtins__": __builtins__,
-              "get_ipython": _get_ipython}
+        ns = _notebook_namespace({"__builtins__": __builtins__, "get_ipython": _get_ipython})
         ready = time.monotonic()
         writers = (np.asarray, np.savez, json.dumps)
         errors = _run_statements(request["statements"], ns, float(request["statement_limit"]),

@@ -14,7 +14,8 @@ REFERENCE = "ReLU"           # reference.py
 
 def hidden_checks(config):
     return [
-        QUESTION.check("backward_fd_hidden", N_("ReLU.backward on float32 inputs of another shape"),
+        # float32 inputs of another shape (a title never describes a hidden test's inputs)
+        QUESTION.check("backward_fd_hidden", N_("`ReLU.backward` on other inputs"),
                        public.probe_forward_backward,
                        lambda s: public.make_inputs(s + 100, (64, 20), np.float32),
                        public.judge_backward),

@@ -13,11 +13,13 @@ DROP_RATE = 0.3              # the book's dropout experiment
 
 def hidden_checks(config):
     return [
-        QUESTION.check("forward_stats_hidden", N_("Dropout.forward with p = 0.6"),
+        # p = 0.6 (a title never describes a hidden test's inputs)
+        QUESTION.check("forward_stats_hidden", N_("`Dropout.forward` on other inputs"),
                        public.probe_forward,
                        lambda s: public.make_forward_inputs(s + 100, p=0.6, shape=(500, 200)),
                        public.judge_forward),
-        QUESTION.check("backward_hidden", N_("Dropout.backward with p = 0.6 and another shape"),
+        # p = 0.6 and another shape
+        QUESTION.check("backward_hidden", N_("`Dropout.backward` on other inputs"),
                        public.probe_backward,
                        lambda s: public.make_backward_inputs(s + 100, p=0.6, shape=(4, 9)),
                        public.judge_backward),

@@ -16,8 +16,9 @@ WEIGHT_DECAY = 0.001         # the book's weight-decay experiment
 
 def hidden_checks(config):
     return [
-        QUESTION.check("gradient_descent_hidden",
-                       N_("gradient_descent for other learning rates, decays and a float32 input"),
+        # other learning rates and decays, and a float32 input (a title never describes
+        # a hidden test's inputs)
+        QUESTION.check("gradient_descent_hidden", N_("`gradient_descent` on other inputs"),
                        public.gradient_descent_values,
                        lambda s: public.make_formula_inputs(
                            s + 100, ((0.05, 0.2), (0.7, 0.01), (0.2, 0.001)), (5, 2), np.float32),

@@ -101,5 +101,15 @@ def self_check(question, namespace, seed=SELF_CHECK_SEED):
     print(report)
 
 
+def __getattr__(name):
+    """``nndl.checks.check_saved``: :func:`nndl.notebook.check_saved`, imported
+    when asked for (it needs nbformat, which the self-checks do not)."""
+    if name == "check_saved":
+        from ..notebook import check_saved
+
+        return check_saved
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = ["Check", "Question", "Verdict", "library_changes", "public_checks",
            "question_modules", "questions", "run_in_process", "self_check"]

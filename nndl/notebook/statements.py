@@ -18,9 +18,12 @@ For each statement:
 - ``imported``: names it binds by ``import``;
 - ``star``: it is ``from module import *``.
 
-Known limits (documented in the README): names reached only through
+Known limits (documented in the README): names bound only through
 ``globals()[...]``, ``exec``/``eval`` strings or ``global`` statements inside
-functions are not seen.
+functions are not seen here; the grader runs such statements in a second try
+when a question meets a name no statement binds (its ``notebook.runtime``),
+and :func:`nndl.notebook.check_saved` tells the student to bind the name
+plainly.
 """
 
 import ast

@@ -38,15 +38,19 @@ class Slice:
     target: str                                   # the graded class
     statements: list = field(default_factory=list)   # in notebook order
     defined: bool = False                         # some statement of the notebook binds it
+    runtime: list = field(default_factory=list)   # statements kept as they may bind names
+                                                  # at run time (the grader's second try)
 
     @property
     def indices(self):
         return [st.index for st in self.statements]
 
 
-def slice_for(program, target, others=frozenset()):
+def slice_for(program, target, others=frozenset(), keep=frozenset()):
     """The :class:`Slice` of ``program`` that the class ``target`` needs;
-    ``others``: the other graded classes (never run here)."""
+    ``others``: the other graded classes (never run here); ``keep``: indices
+    of statements to run as well, with what they need (the grader's
+    statements that bind names at run time)."""
     library = program.library_names()
     others = frozenset(others) - {target}
 
@@ -55,7 +59,8 @@ def slice_for(program, target, others=frozenset()):
         return bool(touched & others) and target not in touched
 
     def relevant(st, needed):
-        return st.star or bool(st.binds & needed) or bool((st.changes - library) & needed)
+        return (st.index in keep or st.star or bool(st.binds & needed)
+                or bool((st.changes - library) & needed))
 
     final = {target}
     while True:
@@ -75,7 +80,7 @@ def slice_for(program, target, others=frozenset()):
 def own_source(sl):
     """The class's source as the notebook finally has it: the statements of its
     slice that bind or change it (its definition, methods attached later), for
-    comparing students' answers (``autograder.batch.similarity``); "" if none."""
+    comparing students' answers (the grader's similarity report); "" if none."""
     return "\n".join(st.source for st in sl.statements if sl.target in st.binds | st.changes)
 
 
