@@ -18,6 +18,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from ..config import DEFAULT_CONFIG, load_config
+from ..i18n import use as use_language
 from ..lab import load_lab
 from . import settings as saved_settings
 from . import store
@@ -145,6 +146,7 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
     config_path = Path(args.config or DEFAULT_CONFIG)
     cfg = load_config(config_path)
     lab = load_lab(cfg)
+    use_language(cfg.lab.language)     # the notes about submissions, for the students
     config_bytes = config_path.read_bytes()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

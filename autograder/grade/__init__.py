@@ -21,6 +21,7 @@ import traceback
 from pathlib import Path
 
 from ..engine import GraderError, grade_notebook, test_specs
+from ..i18n import use as use_language
 from ..lab import load_lab
 from ..results import GradingResult, clean_text, write_results
 
@@ -104,7 +105,8 @@ def grade_submission(path, results, cfg, device=None):
             sub.status, sub.message = e.status, e.message
             notebook = None
         if notebook is None:
-            result, code = GradingResult.not_graded(sub.source, specs_of(cfg), sub.message), 0
+            result, code = GradingResult.not_graded(sub.source, specs_of(cfg), sub.message,
+                                                    cfg.lab.language), 0
         else:
             result, code = grade_safely(notebook, cfg, device=device)
             result.submission = str(path) if notebook == path else sub.source
@@ -121,6 +123,7 @@ def main(notebook, results=None, out=None, config=None, device=None, quiet=False
 
     cfg = load_config(config)
     load_lab(cfg)          # a config that does not match the lab is the instructor's to fix
+    use_language(cfg.lab.language)     # the notes about the submission, for the student
     from ..batch.discover import submission
 
     path = Path(notebook)
