@@ -8,6 +8,8 @@ parses arguments and calls the ``main(**kwargs)`` of one subcommand package.
     grade.py calibrate                                  calibrate the accuracy tests
     grade.py build                                      regenerate the notebooks
     grade.py config                                     list every setting
+    grade.py adjust|extend|changes|export OUT ...       the term (docs/term.md); an
+                                                        LMS's download ZIP --out OUT is a batch
 
 Shorthands: ``grade.py NOTEBOOK`` (or ``ZIP``) is ``grade``, ``grade.py DIR --out
 OUT`` is ``batch``. ``--out`` is a folder in every command (made if needed):
@@ -25,6 +27,7 @@ import sys
 from pathlib import Path
 
 from .config import ConfigError
+from .term import TermError
 
 USAGE_ERROR = 2
 INTERRUPTED = 130
@@ -120,8 +123,9 @@ def build_parser():
     _common(p)
 
     p = sub.add_parser("batch", help="grade a folder of submissions (a class)")
-    p.add_argument("submissions", type=_existing("folder"),
-                   help="folder of notebooks, zips or one folder per student")
+    p.add_argument("submissions", type=_download,
+                   help="folder of notebooks, zips or one folder per student, or an LMS's "
+                        "submissions download (Canvas, Moodle, Gradescope: zip or folder)")
     p.add_argument("--out", required=True, type=_output("folder"),
                    help="output folder (gradebook, results, report)")
     p.add_argument("--jobs", type=_positive(int), help="parallel gradings (default: cores)")
@@ -131,6 +135,7 @@ def build_parser():
     p.add_argument("--scale", type=_positive(float),
                    help="rescale totals to this maximum in the gradebook")
     p.add_argument("--scheduler", help="Dask scheduler address (run on a cluster)")
+    _term_batch_options(p)
     _device(p)
     _common(p)
 
@@ -172,20 +177,98 @@ def build_parser():
     p = sub.add_parser("config", help="list every setting of grading.toml: its value, default "
                                       "and meaning, and the points per check")
     p.add_argument("--config", help="grading config (default: autograder/grading.toml)")
+    _term_parsers(sub)
     return parser
+
+
+# -- the term's commands (docs/term.md) -------------------------------------------------
+
+def _download(value):
+    """An argparse type: a folder, or a zip file (an LMS's submissions download)."""
+    path = Path(value)
+    if path.is_file() and path.suffix.lower() == ".zip":
+        return str(path)
+    return _existing("folder")(value)
+
+
+def _lms_download(path):
+    """Whether ``path`` is an LMS's submissions zip (``grade.py ZIP --out OUT`` is
+    then a batch; another zip is one student's, for ``grade``)."""
+    from .batch.lms import DownloadError, recognise
+
+    try:
+        return Path(path).is_file() and recognise(path)[0] is not None
+    except (DownloadError, OSError):
+        return False
+
+
+def _term_batch_options(p):
+    p.add_argument("--roster", type=_existing("file"),
+                   help="the class roster: the LMS's export (Canvas gradebook CSV, Moodle "
+                        "grading worksheet, Gradescope roster) or student_id,name,email")
+    p.add_argument("--times", type=_existing("file"),
+                   help="submission times, a CSV student_id,submitted_at (ISO 8601 with offset)")
+    p.add_argument("--by", help="who runs this, for the log (default: the OS user)")
+
+
+def _term_common(p):
+    p.add_argument("out", type=_existing("folder"), help="the batch's output folder")
+    p.add_argument("--config", help="grading config (default: the one the batch used)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print less")
+
+
+def _term_parsers(sub):
+    p = sub.add_parser("adjust", help="adjust a student's score by hand (kept across regrades)")
+    _term_common(p)
+    p.add_argument("student", help="any of the student's roster ids")
+    p.add_argument("--question", help="the question to adjust (default: the total)")
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--points", type=float, help="add these points (negative: take away)")
+    how.add_argument("--set", type=float, dest="set_to", metavar="N", help="set the score to N")
+    how.add_argument("--undo", action="store_true", help="undo the student's latest adjustment")
+    p.add_argument("--reason", help="why (shown to the student unless --private)")
+    p.add_argument("--private", action="store_true", help="the reason is for staff only")
+    p.add_argument("--by", help="who, for the log (default: the OS user)")
+
+    p = sub.add_parser("extend", help="give a student a later deadline")
+    _term_common(p)
+    p.add_argument("student", help="any of the student's roster ids")
+    p.add_argument("--until", required=True, help="the new due time, ISO 8601 with its offset")
+    p.add_argument("--reason", required=True, help="why (for the log)")
+    p.add_argument("--by", help="who, for the log (default: the OS user)")
+
+    p = sub.add_parser("changes", help="who changed in the last grading (--all: the whole log)")
+    _term_common(p)
+    p.add_argument("--all", action="store_true", dest="everything",
+                   help="list every entry of the log")
+
+    p = sub.add_parser("export", help="write the gradebook file an LMS imports")
+    _term_common(p)
+    p.add_argument("--to", required=True, dest="fmt", metavar="FORMAT",
+                   help="canvas, moodle, gradescope or csv")
+    p.add_argument("--assignment", help="the assignment's name (default: the lab's)")
+    p.add_argument("-o", "--output", type=_output("file"),
+                   help="the file to write (default: OUT/<format>_import.csv)")
+
+
+TERM_COMMANDS = {"adjust": "autograder.adjust", "extend": "autograder.extend",
+                 "changes": "autograder.changes", "export": "autograder.export"}
 
 
 COMMANDS = {"grade": "autograder.grade", "batch": "autograder.batch",
             "gradescope": "autograder.gradescope.build", "build": "autograder.build",
             "calibrate": "autograder.calibrate", "selftest": "autograder.selftest",
-            "config": "autograder.config"}
+            "config": "autograder.config", **TERM_COMMANDS}
 
 
 def _shorthand(argv):
     """``NOTEBOOK ...`` -> ``grade NOTEBOOK ...``; ``DIR ...`` -> ``batch DIR ...``; with
-    options first (``-q NOTEBOOK``), the first ``.ipynb`` or folder named decides."""
+    options first (``-q NOTEBOOK``), the first ``.ipynb`` or folder named decides; an
+    LMS's submissions zip (``lms``) -> ``batch ZIP ...``."""
     if not argv or argv[0] in COMMANDS:
         return argv
+    if argv[0].lower().endswith(".zip") and _lms_download(argv[0]):
+        return ["batch"] + argv
     if not argv[0].startswith("-"):
         return (["batch"] if Path(argv[0]).is_dir() else ["grade"]) + argv
     for arg in argv:
@@ -207,6 +290,9 @@ def main(argv=None):
         return importlib.import_module(COMMANDS[args.command]).main(**kwargs)
     except ConfigError as e:
         print(f"config error: {e}", file=sys.stderr)
+        return USAGE_ERROR
+    except TermError as e:
+        print(e, file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
         print(f"interrupted: {args.command} stopped (a grading in progress writes no results "

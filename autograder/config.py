@@ -8,6 +8,7 @@ shipped ``grading.toml`` sets every one of them explicitly.
 """
 
 import dataclasses
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,10 +32,12 @@ class ConfigError(Exception):
 SEED_RANGE = (0, 2**32 - 1)     # what numpy's and paddle's seeding accept
 
 
-def setting(default, help, choices=None, bounds=None):  # noqa: A002 - the field's description
+def setting(default, help, choices=None, bounds=None,  # noqa: A002 - the field's description
+            check=None):
     """A config field: its default, its description and its allowed values
-    (``choices``, or ``bounds = (lowest, highest)`` inclusive, None for open)."""
-    meta = {"help": help, "choices": choices, "bounds": bounds}
+    (``choices``, or ``bounds = (lowest, highest)`` inclusive, None for open, or
+    ``check(value, where)`` returning the value or raising ConfigError)."""
+    meta = {"help": help, "choices": choices, "bounds": bounds, "check": check}
     if isinstance(default, (list, dict)):           # a fresh copy for every instance
         return field(default_factory=default.copy, metadata=meta)
     return field(default=default, metadata=meta)
@@ -99,6 +102,64 @@ class AccuracySettings:
     test_threshold: float = setting(0.65, "minimum test accuracy", bounds=(0, 1))
 
 
+def parse_iso_time(text):
+    """``datetime.fromisoformat``, also taking a final ``Z`` on Python 3.10
+    (Gradescope's image); raises ValueError."""
+    from datetime import datetime
+
+    text = text.strip()
+    return datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "zZ" and text else text)
+
+
+def _deadline(value, where):
+    """An ISO 8601 time with its offset (``2026-12-01T23:59:00+08:00``), or ""."""
+    if not isinstance(value, str):
+        raise ConfigError(f"{where} must be a string like \"2026-12-01T23:59:00+08:00\"")
+    if value:
+        try:
+            parsed = parse_iso_time(value)
+        except ValueError:
+            raise ConfigError(f"{where} = {value!r} is not an ISO 8601 time") from None
+        if parsed.tzinfo is None:
+            raise ConfigError(f"{where} = {value!r} has no time zone: add its offset, "
+                              "e.g. +08:00 or Z")
+    return value
+
+
+def _tiers(value, where):
+    """[[days, fraction], ...]: up to ``days`` days late, ``fraction`` of the maximum is lost."""
+    ok = isinstance(value, list) and all(
+        isinstance(t, list) and len(t) == 2 and all(isinstance(x, (int, float)) and
+                                                    not isinstance(x, bool) for x in t)
+        and t[0] > 0 and 0 <= t[1] <= 1 for t in value)
+    if not ok or [t[0] for t in value] != sorted(t[0] for t in value):
+        raise ConfigError(f"{where} must be a list of [days, fraction] pairs, days "
+                          "increasing and fractions from 0 to 1, e.g. [[1, 0.1], [3, 0.3]]")
+    return [[float(d), float(f)] for d, f in value]
+
+
+@dataclass(frozen=True)
+class LateSettings:
+    """The late policy (docs/term.md); no deadline: no penalty."""
+    deadline: str = setting("", "ISO 8601 time with its offset; empty: no late penalty",
+                            check=_deadline)
+    grace_minutes: float = setting(0.0, "minutes after the deadline (or an extension) that "
+                                        "are not late", bounds=(0, None))
+    penalty_per_day: float = setting(0.0, "fraction of the maximum lost per day or part of a "
+                                          "day late (after the grace)", bounds=(0, 1))
+    max_days: float = setting(0.0, "later than this many days: 0 points (0: no limit)",
+                              bounds=(0, None))
+    tiers: list = setting([], "instead of penalty_per_day: [[days, fraction], ...], the "
+                              "fraction lost up to that many days late; later: all",
+                          check=_tiers)
+
+
+@dataclass(frozen=True)
+class GradebookSettings:
+    allow_extra_credit: bool = setting(False, "final scores may exceed the maximum (after "
+                                              "adjustments); otherwise clamped to [0, max]")
+
+
 @dataclass(frozen=True)
 class CheckConfig:
     points: float
@@ -110,6 +171,8 @@ class Config:
     run: RunSettings = field(default_factory=RunSettings)
     seeds: SeedSettings = field(default_factory=SeedSettings)
     accuracy: AccuracySettings = field(default_factory=AccuracySettings)
+    late: LateSettings = field(default_factory=LateSettings)
+    gradebook: GradebookSettings = field(default_factory=GradebookSettings)
     questions: dict = field(default_factory=dict)    # question id -> {check short name: points}
     source: str = ""
 
@@ -152,6 +215,10 @@ def _section(cls, raw, where):
     values = {}
     for key, value in raw.items():
         f = known[key]
+        check = f.metadata.get("check")
+        if check is not None:
+            values[key] = check(value, f"{where}.{key}")
+            continue
         values[key] = _typed(value, f.type, f"{where}.{key}")
         choices = f.metadata.get("choices")
         if choices and values[key] not in choices:
@@ -182,7 +249,7 @@ def _questions(raw, where):
 
 
 SECTIONS = {"lab": LabSettings, "run": RunSettings, "seeds": SeedSettings,
-            "accuracy": AccuracySettings}
+            "accuracy": AccuracySettings, "late": LateSettings, "gradebook": GradebookSettings}
 
 
 def load_config(path=None):
@@ -201,6 +268,24 @@ def load_config(path=None):
     return Config(**sections, questions=_questions(raw.get("questions", {}),
                                                    f"{path} [questions]"),
                   source=str(path))
+
+
+TERM_SECTIONS = ("late", "gradebook")     # how grades are kept, not how notebooks are graded
+_TABLE = re.compile(rb"^\s*\[\s*([A-Za-z0-9_-]+)")
+
+
+def grading_bytes(data):
+    """The config file's bytes without its ``[late]`` and ``[gradebook]`` tables: what
+    a saved grading depends on (a batch's content hash), so that editing the late
+    policy regrades nothing (penalties are recomputed from the database)."""
+    kept, skipping = [], False
+    for line in data.splitlines(keepends=True):
+        table = _TABLE.match(line)
+        if table:
+            skipping = table.group(1).decode() in TERM_SECTIONS
+        if not skipping:
+            kept.append(line)
+    return b"".join(kept)
 
 
 def describe(config):

@@ -197,6 +197,7 @@ class GradingResult:
     execution_time: float = 0.0
     grader_error: str = None                       # set when the grader itself failed
     staff: dict = field(default_factory=dict)      # logs and details for staff only
+    term: dict = None      # late penalty, adjustments, final score (autograder.term.scores)
     language: str = DEFAULT_LANGUAGE               # of what the student reads ([lab] language)
 
     @classmethod
@@ -260,6 +261,32 @@ class GradingResult:
             lines += ["", say(N_("Autograder failed, contact staff."))]
         return "\n".join(lines)
 
+    def term_md(self):
+        """The late penalty and the adjustments, and the final score, in Markdown
+        ("" when none applies)."""
+        if not self.term:
+            return ""
+        say = messages(self.language).say
+        lines = ["", ""]
+        late = self.term.get("late")
+        if late:
+            lines.append(f"- {md_escape(late['note'])}"
+                         + (say(N_(" Late penalty: -%(points)s points."),
+                                points=f"{late['points']:g}") if late["points"] else ""))
+        for a in self.term.get("adjustments", []):
+            reason = say(N_(" Reason: %(reason)s"), reason=md_escape(a["reason"])) \
+                if a["reason"] else ""
+            lines.append("- " + (say(N_("Adjustment by the course staff to %(question)s: "
+                                        "%(change)s.%(reason)s"), question=a["question"],
+                                     change=str(a["change"]), reason=reason) if a["question"]
+                                 else say(N_("Adjustment by the course staff: "
+                                             "%(change)s.%(reason)s"),
+                                          change=str(a["change"]), reason=reason)))
+        if self.term.get("final") is not None:
+            lines += ["", say(N_("**Final score: %(score)s / %(max_score)s**"),
+                              score=f"{self.term['final']:g}", max_score=f"{self.term['max']:g}")]
+        return "\n".join(lines)
+
     def to_text(self):
         """The result as the command line prints it (lone surrogates escaped:
         stdout may be strict UTF-8, and messages come from student code)."""
@@ -289,10 +316,11 @@ class GradingResult:
         return numbers
 
     def to_gradescope(self):
+        final = (self.term or {}).get("final")
         return {
-            "score": self.score,
+            "score": self.score if final is None else final,   # Gradescope: overrides the sum
             "execution_time": round(self.execution_time, 2),
-            "output": self.summary_md(),
+            "output": self.summary_md() + self.term_md(),
             "output_format": "md",
             "test_name_format": "text",
             "visibility": "visible",
@@ -313,7 +341,7 @@ class GradingResult:
                 "execution_time": round(self.execution_time, 2),
                 "grader_error": self.grader_error, "problems": self.problems,
                 "language": self.language,
-                "tests": [asdict(t) for t in self.tests], **self.staff}
+                "tests": [asdict(t) for t in self.tests], **self.staff, "term": self.term}
 
 
 def validate(data):

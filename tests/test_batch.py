@@ -668,6 +668,8 @@ def test_gradebook_csv_scale_and_formula_guard():
     entries[0].result.tests[1].passed, entries[0].result.tests[1].score = True, 21
     text = render_gradebook(entries, {"q1_relu": 25}, scale=10)
     rows = list(csv.reader(text.splitlines()))
-    assert rows[0] == ["student_id", "q1_relu", "total", "scaled_total", "status", "message"]
-    assert rows[1] == ["s1", "21", "21", "8.4", "graded", "'=HYPERLINK(\"x\")"]
-    assert rows[2] == ["s2", "", "", "", "no_notebook", "no .ipynb file in the folder"]
+    assert rows[0] == ["student_id", "q1_relu", "total", "scaled_total", "late_penalty",
+                       "adjustments", "final", "status", "message"]
+    assert rows[1] == ["s1", "21", "21", "8.4", "", "", "", "graded", "'=HYPERLINK(\"x\")"]
+    assert rows[2] == ["s2", "", "", "", "", "", "", "no_notebook",
+                       "no .ipynb file in the folder"]

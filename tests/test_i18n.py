@@ -323,3 +323,28 @@ def test_the_report_groups_mistakes_by_key_whatever_the_words():
     [section] = _diagnoses([SimpleNamespace(sid="li", result=GradingResult("s", [stub]))],
                            Context())
     assert section["stub_count"] == 1 and not section["rows"]      # a stub, in any language
+
+
+def test_late_penalty_and_adjustments_in_chinese():
+    """The term's lines for the student (late note, penalty, adjustments, final
+    score) in results.json and feedback.html follow the language; the numbers
+    are the English ones."""
+    from autograder.batch.feedback import render_feedback
+    from autograder.config import LateSettings
+    from autograder.results import GradingResult
+    from autograder.term.late import assess
+
+    late = LateSettings(deadline="2026-12-01T23:59:00+08:00", penalty_per_day=0.1)
+    english = assess(late, "2026-12-03T10:00:00+08:00", language="en")
+    chinese = assess(late, "2026-12-03T10:00:00+08:00", language=ZH)
+    assert english.note == ("Submitted 2 days late (counting each part of a day): 20% of the "
+                            "maximum points deducted.")
+    assert chinese.note == "迟交 2 天（不足一天按一天计）：扣除满分的 20%。"
+    term = {"late": {"note": chinese.note, "points": 20.0}, "final": 43.0, "max": 100.0,
+            "adjustments": [{"question": "q1_relu", "change": "+5", "reason": "重新评阅"}]}
+    result = GradingResult("bob.ipynb", term=term, language=ZH)
+    text = result.term_md()
+    assert "迟交扣分：-20 分" in text and "**最终得分：43 / 100**" in text
+    assert "助教对 q1_relu 的调整：+5。原因：重新评阅" in text
+    page = render_feedback("bob", result)
+    assert "迟交扣分与分数调整" in page and "最终得分：43 / 100" in page

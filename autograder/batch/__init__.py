@@ -10,6 +10,7 @@ each student also gets ``feedback.html`` (``feedback``). See docs/batch.md.
 """
 
 import fcntl
+import hashlib
 import os
 import sys
 import traceback
@@ -17,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
-from ..config import DEFAULT_CONFIG, load_config
+from ..config import DEFAULT_CONFIG, grading_bytes, load_config
 from ..i18n import use as use_language
 from ..lab import load_lab
 from . import settings as saved_settings
@@ -26,8 +27,16 @@ from .discover import SubmissionError
 from .discover import discover as find_submissions
 from .page import context as page_context
 from .gradebook import collect, one_line, question_maxima, render_gradebook
+from .lms import NAMES as LMS_NAMES
+from .lms import DownloadError, recognise
+from .lms import submissions as lms_submissions
 from .report import render_report
-from .runner.job import Job, grader_failure
+from .runner.job import Job, Outcome, grader_failure
+from ..term import TermError
+from ..term import db as term_db
+from ..term.roster import Student, read_roster, resolve
+from ..term.session import (Term, class_rows, items, match, publish, read_times, standings,
+                            write_items)
 
 INTERRUPTED = 130
 REPOSITORY = Path(__file__).resolve().parents[2]      # where [lab] known_code paths start
@@ -39,13 +48,17 @@ def _say(args, text):
 
 
 def _hash_all(subs, config_bytes):
-    """Give each gradable submission its content hash; unreadable ones get a status."""
+    """Give each gradable submission its content hash (and its file's, for the
+    gradebook database); unreadable ones get a status."""
     for sub in subs:
         if sub.ok:
             try:
-                sub.digest = store.digest(sub.read(), config_bytes)
+                notebook = sub.read()
             except SubmissionError as e:
                 sub.status, sub.message = e.status, e.message
+                continue
+            sub.digest = store.digest(notebook, config_bytes)
+            sub.file_sha256 = hashlib.sha256(notebook).hexdigest()
 
 
 def known_code(cfg, lab, root):
@@ -90,7 +103,7 @@ def _jobs(todo, cfg, config_bytes, device):
         yield Job(sub.sid, notebook, store.digest(notebook, config_bytes), cfg, device)
 
 
-def _run(args, todo, cfg, config_bytes, out, by_id, unsaved):
+def _run(args, todo, cfg, config_bytes, out, by_id, unsaved, term):
     """Grade ``todo``, saving each result as it comes. A student whose results
     cannot be saved is saved as a grader error instead; ``unsaved`` gets
     {sid: error} for each, so the gradebook says so even if that failed too."""
@@ -115,6 +128,12 @@ def _run(args, todo, cfg, config_bytes, out, by_id, unsaved):
             except Exception:  # noqa: BLE001 - the gradebook still says grader_error
                 _say(args, f"{job.sid}: saving the failure notice failed too:\n"
                            f"{traceback.format_exc()}")
+        if job.sid not in unsaved:
+            try:
+                term.graded(job.sid, job.digest, outcome)
+            except Exception:  # noqa: BLE001 - the end of the batch imports it from the files
+                _say(args, f"\n{job.sid}: recording the grading in the database failed:\n"
+                           f"{traceback.format_exc()}")
         errors += outcome.status != "graded"
         bar.set_postfix_str(f"last={job.sid} grader_errors={errors}", refresh=False)
         bar.update(1)
@@ -133,12 +152,66 @@ def _run(args, todo, cfg, config_bytes, out, by_id, unsaved):
         bar.close()
 
 
+def _find(args, out, cfg):
+    """(layout, submissions, skipped entries): an LMS download (``lms``) or today's
+    layouts (``discover``)."""
+    layout, download = recognise(args.submission, exclude=[out])
+    if layout is None:
+        subs, skipped = find_submissions(args.submission, exclude=[out],
+                                         expected=cfg.lab.notebook)
+        return "folder", subs, skipped
+    return layout, lms_submissions(layout, download, cfg.lab.notebook), []
+
+
+def _roster(args, out):
+    """The roster students of ``--roster``, else of the database's saved roster (none:
+    []), and the parsed roster to save; raises TermError for a bad roster."""
+    if args.roster:
+        roster = read_roster(args.roster)
+        return roster[1], roster
+    conn = term_db.connect(out, create=False)
+    if conn is None:
+        return [], None
+    try:
+        return term_db.students(conn, roster_only=True), None
+    finally:
+        conn.close()
+
+
+def _term_end(args, out, cfg, term, entries, subs):
+    """The roster's rows, each student's standing, items.csv, and the student
+    files that must show a late penalty or an adjustment. Returns (entries,
+    standings, item rows)."""
+    for sub in subs:                         # saved on disk, not yet in the database
+        if sub.ok and store.is_done(out, sub.sid, sub.digest) \
+                and not term.has_grading(sub.sid, sub.digest):
+            term.graded(sub.sid, sub.digest, Outcome("graded", store.load_result(out, sub.sid)),
+                        imported=True)
+    entries = class_rows(term.conn, entries, bool(term.roster()))
+    standing = standings(term.conn, cfg, {e.sid: e.status for e in entries})
+    for e in entries:
+        if e.result is not None and publish(out, e.sid, e.result, standing[e.sid], cfg):
+            _say(args, f"{e.sid}: results.json and feedback.html now show the late penalty "
+                       "and adjustments")
+    rows = items(term.conn, [e.sid for e in entries if e.result is not None])
+    write_items(out, rows)
+    return entries, standing, rows
+
+
+def _key_of(students, name):
+    try:
+        return resolve(students, name).key
+    except TermError:
+        return name                           # reported below as having no submission
+
+
 def main(submissions, out, config=None, jobs=None, force=False, only=None, scale=None,
-         scheduler=None, device=None, quiet=False):
-    """Grade every submission in the folder ``submissions`` into ``out`` (see
-    the module doc); returns the exit status."""
+         scheduler=None, device=None, quiet=False, roster=None, times=None, by=None):
+    """Grade every submission in the folder or LMS download ``submissions`` into
+    ``out`` (see the module doc); returns the exit status."""
     args = SimpleNamespace(submission=submissions, out=out, config=config, jobs=jobs, force=force,
-                           only=only, scale=scale, scheduler=scheduler, device=device, quiet=quiet)
+                           only=only, scale=scale, scheduler=scheduler, device=device, quiet=quiet,
+                           roster=roster, times=times, by=by)
     kept, notes = saved_settings.resolve(out, {"config": config, "scale": scale})
     args.config, args.scale = kept["config"], kept["scale"]
     for note in notes:               # even with -q: they change what is graded or written
@@ -147,8 +220,14 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
     cfg = load_config(config_path)
     lab = load_lab(cfg)
     use_language(cfg.lab.language)     # the notes about submissions, for the students
-    config_bytes = config_path.read_bytes()
+    config_file_bytes = config_path.read_bytes()
+    config_bytes = grading_bytes(config_file_bytes)       # [late] edits regrade nothing
     out = Path(args.out)
+    try:
+        layout, subs, skipped = _find(args, out, cfg)
+    except DownloadError as e:
+        print(e, file=sys.stderr)
+        return 2
     out.mkdir(parents=True, exist_ok=True)
     lock = open(out / ".batch.lock", "w")      # released by the kernel however we exit
     try:
@@ -156,19 +235,36 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
     except BlockingIOError:
         print(f"another batch is already writing to {out}", file=sys.stderr)
         return 2
+    try:
+        students, roster = _roster(args, out)
+        subs, listed = match(subs, students)
+        times = read_times(args.times, students or [Student(s.sid) for s in subs]) \
+            if args.times else None
+    except TermError as e:
+        print(e, file=sys.stderr)
+        return 2
+    if args.only and students:                 # any roster id names a student
+        args.only = [_key_of(students, name) for name in args.only]
     saved_settings.save(out, kept)
-    subs, skipped = find_submissions(args.submission, exclude=[out],
-                                     expected=cfg.lab.notebook)
-    for name in skipped:
-        _say(args, f"not a submission: {name} (not a notebook, a zip or a folder); its "
-                   "student gets a gradebook row with the status not_a_notebook")
-    _hash_all(subs, config_bytes)
     if args.only:
         unknown = sorted(set(args.only) - {s.sid for s in subs})
         if unknown:
             print(f"--only: no submission for {', '.join(unknown)} in {args.submission}",
                   file=sys.stderr)
             return 2
+    if layout in LMS_NAMES:
+        _say(args, f"recognised {LMS_NAMES[layout]} in {args.submission}")
+    for name in skipped:
+        _say(args, f"not a submission: {name} (not a notebook, a zip or a folder); its "
+                   "student gets a gradebook row with the status not_a_notebook")
+    _hash_all(subs, config_bytes)
+    term = Term(out, cfg, config_path, args.by)
+    if roster is not None:
+        term.set_roster(args.roster, roster)
+    term.record(subs, listed)
+    if times:
+        term.set_times(times, args.times)
+    if args.only:
         todo = [s for s in subs if s.ok and s.sid in args.only]    # regraded, whatever was saved
     else:
         todo = [s for s in subs
@@ -179,7 +275,7 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
 
     unsaved = {}
     try:                     # Ctrl-C, or SIGTERM (made a KeyboardInterrupt by autograder.cli)
-        _run(args, todo, cfg, config_bytes, out, {s.sid: s for s in subs}, unsaved)
+        _run(args, todo, cfg, config_bytes, out, {s.sid: s for s in subs}, unsaved, term)
     except KeyboardInterrupt:
         _say(args, "interrupted: the submissions graded so far are saved; run the same "
                    "command again to grade the rest (gradebook.csv and report.html are "
@@ -191,15 +287,19 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
         if entry.sid in unsaved and entry.status != "grader_error":   # nothing saved
             entry.status, entry.message, entry.result = (
                 "grader_error", one_line(f"autograder failed: {unsaved[entry.sid]}"), None)
+    entries, standing, item_table = _term_end(args, out, cfg, term, entries, subs)
     maxima = question_maxima(cfg, lab)
-    store.write_text_atomic(out / store.GRADEBOOK, render_gradebook(entries, maxima, args.scale))
+    store.write_text_atomic(out / store.GRADEBOOK,
+                            render_gradebook(entries, maxima, args.scale, standing))
     try:
         similar = _similarity(out, entries, cfg, lab)
     except Exception:  # noqa: BLE001 - a flag for staff must not cost the gradebook
         _say(args, f"similarity could not be computed:\n{traceback.format_exc()}")
         similar = None
     store.write_text_atomic(out / store.REPORT, render_report(
-        entries, maxima, similar, context=page_context(cfg, lab, config_bytes)))
+        entries, maxima, similar, context=page_context(cfg, lab, config_file_bytes),
+        items=item_table))
+    term.finish()
     statuses = Counter(e.status for e in entries)
     _say(args, f"done: {len(todo)} graded in this run; the gradebook holds "
                + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) +

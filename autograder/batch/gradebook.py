@@ -1,9 +1,12 @@
 """The class's state, one entry per student, and ``gradebook.csv``.
 
-Columns: ``student_id``, one per question (its points), ``total``, then
-``scaled_total`` when ``--scale`` is given, ``status`` and ``message``.
-Score cells are empty unless the status is "graded", so importing the file
-never turns a grader or packaging problem into a zero.
+Columns: ``student_id``, one per question (its points), ``total`` (automatic),
+``scaled_total`` when ``--scale`` is given, ``late_penalty``, ``adjustments``,
+``final``, ``status`` and ``message``. With ``standings`` (from the gradebook
+database, ``autograder.term``) the points are the database's grading of each
+student. Score cells are empty unless the student was graded ("graded", or
+"not_on_roster" for a graded stranger), so importing the file never turns a
+grader or packaging problem into a zero.
 """
 
 import csv
@@ -86,20 +89,44 @@ def _number(x):
     return f"{round(x, 4):g}"
 
 
-def render_gradebook(entries, maxima, scale=None):
+def _term_cells(st):
+    """late_penalty, adjustments, final of a Standing (empty without a grading,
+    but for a final score the staff set by hand)."""
+    if st is None or st.final is None:
+        return ["", "", ""]
+    if st.automatic is None:
+        return ["", _number(st.adjustment_points), _number(st.final)]
+    return [_number(st.late_points), _number(st.adjustment_points), _number(st.final)]
+
+
+def _term_notes(st):
+    if st is None or st.automatic is None:
+        return []
+    late = [st.late.note] if st.late.fraction or (st.late.note and not st.submitted_at) else []
+    return late + ([st.review] if st.review else [])
+
+
+def render_gradebook(entries, maxima, scale=None, standings=None):
+    """``standings``: {student id: autograder.term.scores.Standing}."""
+    standings = standings or {}
     columns = ["student_id", *maxima, "total"] + (["scaled_total"] if scale else []) + \
-              ["status", "message"]
+              ["late_penalty", "adjustments", "final", "status", "message"]
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(columns)
     for e in entries:
-        scores = [""] * (len(columns) - 3)
+        scores = [""] * (len(columns) - 6)
+        st = standings.get(e.sid)
         if e.result is not None:
-            got = e.result.question_scores()
-            scores = [_number(got.get(q, (0.0, 0.0))[0]) for q in maxima]
-            scores.append(_number(e.result.score))
+            got = {q: points for q, (points, _) in e.result.question_scores().items()}
+            total, out_of = e.result.score, e.result.max_score
+            if st is not None and st.automatic is not None:     # the database's grading
+                got, total = st.questions, st.automatic
+            scores = [_number(got.get(q, 0.0)) for q in maxima]
+            scores.append(_number(total))
             if scale:
-                scores.append(f"{round(e.result.score * scale / e.result.max_score, 2):g}"
-                              if e.result.max_score else "")
-        writer.writerow([csv_cell(e.sid), *scores, csv_cell(e.status), csv_cell(e.message)])
+                scores.append(f"{round(total * scale / out_of, 2):g}" if out_of else "")
+        message = one_line("; ".join(_term_notes(st) + ([e.message] if e.message else [])))
+        writer.writerow([csv_cell(e.sid), *scores, *_term_cells(st), csv_cell(e.status),
+                         csv_cell(message)])
     return buf.getvalue()

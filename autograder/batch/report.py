@@ -184,9 +184,11 @@ def _similar(similar):
     return {"threshold": f"{THRESHOLD:g}", "rows": rows, "plots": maps}
 
 
-def render_report(entries, maxima, similar=None, title="Batch grading report", context=None):
+def render_report(entries, maxima, similar=None, title="Batch grading report", context=None,
+                  items=None):
     """The page; ``context`` (:class:`.page.Context`) gives the lab's name,
-    question titles and the grader's version."""
+    question titles and the grader's version; ``items``: the rows of items.csv
+    (``autograder.term.items``), shown as a table."""
     context = context or Context()
     graded = [e for e in entries if e.result is not None]
     sections = {}
@@ -198,4 +200,4 @@ def render_report(entries, maxima, similar=None, title="Batch grading report", c
     return render("report.html.j2", context, title=title,
                   statuses=sorted(Counter(e.status for e in entries).items()),
                   graded=sections, similar=_similar(similar) if similar is not None else None,
-                  incidents=_incidents(entries))
+                  incidents=_incidents(entries), items=items or [])

@@ -7,6 +7,7 @@
     OUT/batch.log                 one JSON line per grading, in the order they finished
     OUT/gradebook.csv, OUT/report.html, OUT/similarity.csv   the class's files
     OUT/batch-settings.json       the settings a rerun keeps (``settings``)
+    OUT/gradebook.db, OUT/items.csv                          the term's (autograder.term)
 
 Every file is written atomically (temporary file + rename) and ``batch.json``
 last, so a batch killed at any moment leaves each student either completely
@@ -25,7 +26,8 @@ from ..results import (GradingResult, TestResult, write_json_atomic, write_resul
 MARKER = "batch.json"
 LOG, GRADEBOOK, REPORT, SIMILARITY = "batch.log", "gradebook.csv", "report.html", "similarity.csv"
 SETTINGS = "batch-settings.json"
-CLASS_FILES = (GRADEBOOK, REPORT, SIMILARITY, LOG, SETTINGS)   # no student id may take these names
+CLASS_FILES = (GRADEBOOK, REPORT, SIMILARITY, LOG, SETTINGS,   # no student id may take these
+               "gradebook.db", "items.csv")                    # names (autograder.term's)
 
 
 def digest(notebook, config_bytes):
@@ -75,11 +77,11 @@ def load_result(out, sid):
     """The GradingResult saved for ``sid`` (from the staff sidecar)."""
     staff = json.loads((Path(out) / sid / "results.staff.json").read_text(encoding="utf-8"))
     fields = {"submission", "score", "grader_error", "problems", "tests", "execution_time",
-              "language"}
+              "term", "language"}
     result = GradingResult(submission=staff.get("submission", sid),
                            tests=[TestResult(**t) for t in staff.get("tests", [])],
                            problems=list(staff.get("problems", [])),
-                           grader_error=staff.get("grader_error"),
+                           grader_error=staff.get("grader_error"), term=staff.get("term"),
                            language=staff.get("language", DEFAULT_LANGUAGE),
                            staff={k: v for k, v in staff.items() if k not in fields})
     result.execution_time = staff.get("execution_time") or 0.0
