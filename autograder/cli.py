@@ -18,6 +18,16 @@ OUT`` is ``batch``. ``--out`` is a folder in every command (made if needed):
 file named; default ``dist/autograder.zip``). Exit status: 0 when grading happened (whatever the score), 2 for an
 instructor's mistake (a usage error: no results file is written) or when the
 grader itself failed (a results file saying so is written), 130 on Ctrl-C.
+
+Stopping (``_stop_signals``): SIGTERM always stops a command as Ctrl-C does (exit
+130, sandboxes and the processes of student code killed, no results file for an
+unfinished grading). SIGINT (Ctrl-C) does too, unless the grader was started with
+SIGINT ignored: a background job (``grade.py ... &``), ``nohup`` and some CI
+runners start it so, by the POSIX convention that a Ctrl-C typed for the
+foreground job must not reach them. The grader then keeps SIGINT ignored (as
+Python itself does at start-up) and is stopped by SIGTERM (``kill PID``). A
+signal the grader was started with blocked (the signal mask is inherited) is
+unblocked: SIGTERM must arrive, and the sandbox's statement clock is SIGALRM.
 """
 
 import argparse
@@ -35,6 +45,19 @@ INTERRUPTED = 130
 
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
+
+
+UNBLOCKED = {signal.SIGINT, signal.SIGTERM, signal.SIGALRM}   # see the module's doc
+
+
+def _stop_signals():
+    """SIGTERM and SIGINT raise KeyboardInterrupt (the commands clean up their
+    sandboxes on it and ``main`` exits 130), except a SIGINT the grader was
+    started with ignored, which stays ignored (see the module's doc)."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, UNBLOCKED)
 
 
 def _common(parser):
@@ -285,7 +308,7 @@ def main(argv=None):
         parser.print_help()
         return USAGE_ERROR
     kwargs = {k: v for k, v in vars(args).items() if k != "command"}
-    signal.signal(signal.SIGTERM, _interrupt)       # stop as on Ctrl-C: sandboxes cleaned up
+    _stop_signals()
     try:
         return importlib.import_module(COMMANDS[args.command]).main(**kwargs)
     except ConfigError as e:

@@ -13,6 +13,7 @@ holds it.
 
 import re
 import shutil
+import sys
 import tempfile
 import time
 import traceback
@@ -35,6 +36,10 @@ from .sandbox.runner import Sandbox, SandboxError, child_root
 MAX_SKIPPED = 3       # statements of one slice skipped for killing or hanging the worker
 MIN_ATTEMPT_TIME = 1  # seconds: a question with less time left is not run (again)
 _NAME_ERROR = re.compile(r"name '(\w+)' is not defined")
+# What paddle and CUDA say when GPU memory runs out (a shared GPU: another
+# grading's worker may hold it): such a question is run again, alone on the GPU
+_GPU_OOM = re.compile(r"ResourceExhausted|out of memory|cudaErrorMemoryAllocation|"
+                      r"CUDA_ERROR_OUT_OF_MEMORY", re.I)
 
 
 class GraderError(Exception):
@@ -50,14 +55,25 @@ def test_specs(cfg, lab):
             for c in lab.checks()]
 
 
-def resolve_device(requested, info):
-    if requested == "auto":
-        return "gpu" if info.get("cuda") else "cpu"
-    if requested == "gpu" and not info.get("cuda"):
-        raise GraderError("--device gpu was asked for, but the installed paddle "
-                          f"{info.get('paddle', '?')} is not compiled with CUDA "
-                          "(install paddlepaddle-gpu, or use --device cpu)")
-    return requested
+def _not_cuda(info):
+    return GraderError("--device gpu was asked for, but the installed paddle "
+                       f"{info.get('paddle') or '(none)'} is not compiled with CUDA "
+                       "(install paddlepaddle-gpu, or use --device cpu)")
+
+
+def grader_fault(question, report, slice_report):
+    """The GraderError of a worker that ended before the student's first
+    statement started (its set-up is the grader's), or None."""
+    if report.get("setup") in ("ready", None):      # None: the zygote was lost
+        return None
+    error = slice_report.setup_error or {}
+    step = error.get("step") or report.get("setup") or "start"
+    why = error.get("error") or f"the worker ended ({report.get('outcome')}, code " \
+                                f"{report.get('code')})"
+    if error.get("diagnosis"):
+        why = f"{error['diagnosis']} ({why})"
+    return GraderError(f"the sandbox worker of {question} failed in its set-up ({step}), "
+                       f"before the student's code started: {why}")
 
 
 def _fate(report, statement_limit):
@@ -120,6 +136,7 @@ class Grading:
         self.timing = load_timing()
         self.limits = {}               # question id -> its Limits (set when grading starts)
         self.profile = {"questions": {}}   # where the time went (scripts/profile_grade.py)
+        self.setup_time = 0.0          # the workers' set-up: never the student's time
 
     # -- steps ----------------------------------------------------------------------
     def read(self):
@@ -147,6 +164,11 @@ class Grading:
         self.result.staff.update(device=sandbox.device, paddle=sandbox.info.get("paddle"),
                                  jail=sandbox.info.get("jail"), speed=asdict(sandbox.speed),
                                  sandbox_grading=sandbox.gradings)
+        preflight = getattr(sandbox, "preflight_report", None)
+        if preflight is not None:
+            self.result.staff["preflight"] = asdict(preflight)
+        if getattr(sandbox, "device_note", ""):
+            self.result.staff["device_note"] = sandbox.device_note
         self.limits = {unit.id: question_limits(self.cfg.run, self.timing, sandbox.speed, unit.id,
                                                 self.cfg.accuracy.iterations)
                        for unit in self.lab.units}
@@ -215,7 +237,7 @@ class Grading:
         """Seconds left of the submission's time; for running ``run``'s question
         ``again`` (a re-run or a skip), less the first runs of the questions after
         it, so that no question's re-runs take the time of the others."""
-        left = self.cfg.run.total_time_limit - (time.monotonic() - self.start)
+        left = self.cfg.run.total_time_limit - (time.monotonic() - self.start) + self.setup_time
         if again:
             ids = [u.id for u in self.lab.units]
             left -= sum(self.limits[q].wall for q in ids[ids.index(run.unit.id) + 1:])
@@ -223,9 +245,12 @@ class Grading:
 
     def run_worker(self, sandbox, run, checks, inputs, again=False):
         """Run the question's worker on ``checks``; when it dies in a statement of
-        the slice, skip that statement and run again (at most MAX_SKIPPED times).
+        the slice, skip that statement and run again (at most MAX_SKIPPED times);
+        when it ran out of GPU memory, run it again once, alone on the GPU.
         ``again``: a re-run of the question. False when the submission's time is
-        up before the first run."""
+        up before the first run. A worker that dies in its set-up (before the
+        student's code) raises GraderError."""
+        alone = False
         requests = [(c.name, c.probe_name, {k: v for k, v in inputs[c.name].items()
                                             if not k.startswith("_")}) for c in checks]
         for attempt in range(MAX_SKIPPED + 1):
@@ -238,8 +263,18 @@ class Grading:
                           if st.index not in run.skipped]
             started = time.monotonic()
             run.report, probed, slice_report = sandbox.run(
-                run.unit.id, statements, requests, limits, self.lab.references_for(run.unit.id))
+                run.unit.id, statements, requests, limits, self.lab.references_for(run.unit.id),
+                **({"alone": True} if alone else {}))
+            fault = grader_fault(run.unit.id, run.report, slice_report)
+            if fault is not None:
+                raise fault
+            self.setup_time += slice_report.setup
             self.note_time(run.unit.id, time.monotonic() - started, slice_report, probed)
+            if not alone and sandbox.device == "gpu" and _out_of_gpu_memory(slice_report,
+                                                                          probed):
+                alone = True
+                self.logs.setdefault("gpu_oom_reruns", []).append(run.unit.id)
+                continue
             run.probed.update(probed)
             run.errors = slice_report.errors
             if slice_report.sandbox_note:
@@ -368,27 +403,70 @@ class Grading:
         return self.result
 
 
+def _out_of_gpu_memory(slice_report, probed):
+    """Whether a statement or a probe of this run failed for lack of GPU memory."""
+    errors = [message for _, message in slice_report.errors.values()]
+    errors += [got.error for got in probed.values() if got.error]
+    return any(_GPU_OOM.search(str(e)) for e in errors)
+
+
+def _start(sandbox):
+    try:
+        return sandbox.start()
+    except SandboxError as e:
+        raise GraderError(str(e)) from e
+
+
+def start_on_device(sandbox, requested):
+    """Start ``sandbox`` on the ``requested`` device ("cpu", "gpu", "auto"). A
+    GPU is used only when the preflight succeeds; when it fails, "gpu" raises
+    GraderError with its message and "auto" grades on the CPU and says so
+    (stderr, ``sandbox.device_note``). Returns the zygote's hello."""
+    sandbox.requested, sandbox.device_note, sandbox.preflight_report = requested, "", None
+    info = _start(sandbox)
+    if requested == "gpu" and not info.get("cuda"):
+        raise _not_cuda(info)
+    if sandbox.device != "gpu":
+        return info
+    report = sandbox.preflight_report = sandbox.preflight()
+    if report.ok:
+        info["bench_cpu"] = report.bench_cpu
+        return info
+    if requested == "gpu":
+        raise GraderError(f"--device gpu: {report.message()}")
+    sandbox.device_note = (f"--device auto: grading on the CPU, not the GPU: "
+                           f"{report.message()}")
+    print(sandbox.device_note, file=sys.stderr)
+    sandbox.stop()
+    sandbox.requested = "cpu"
+    return _start(sandbox)
+
+
 @contextmanager
 def open_sandbox(cfg, lab=None, *, device=None, workdir=None, factory=Sandbox):
-    """A started sandbox for ``cfg``'s lab (paddle imported once), stopped on
-    exit; grade any number of notebooks in it with ``grade_notebook(...,
-    sandbox=...)``: every worker is forked fresh and nothing of one submission
-    is visible to the next."""
+    """A started sandbox for ``cfg``'s lab (paddle imported once, or on a GPU
+    by each worker), stopped on exit; grade any number of notebooks in it with
+    ``grade_notebook(..., sandbox=...)``: every worker is forked fresh and
+    nothing of one submission is visible to the next."""
     lab = lab or load_lab(cfg)
     tmp = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="nndl-grade-"))
     sandbox = factory(tmp, lab.sandbox_spec(child_root()), memory_mb=cfg.run.memory_limit_mb)
     try:
-        try:
-            info = sandbox.start()
-        except SandboxError as e:
-            raise GraderError(str(e)) from e
-        sandbox.device = resolve_device(device or cfg.run.device, info)
+        info = start_on_device(sandbox, device or cfg.run.device)
         sandbox.speed = Speed.measure(info, load_timing())
         yield sandbox
     finally:
         sandbox.stop()
         if not workdir:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def choose_device(cfg, device=None):
+    """``(device, note)``: the device a batch grades everyone on, decided once
+    before grading anyone (the preflight, when a GPU may be used; ``note``
+    says why "auto" fell back to the CPU). GraderError when "gpu" cannot be."""
+    with open_sandbox(cfg, device=device) as sandbox:
+        return sandbox.device, sandbox.device_note
 
 
 def grade_notebook(path, config=None, *, device=None, workdir=None, sandbox_factory=Sandbox,

@@ -6,10 +6,13 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
 import tempfile
+import time
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -100,6 +103,75 @@ def short_config(tmp_path_factory):
     path = tmp_path_factory.mktemp("cfg") / "grading.toml"
     path.write_text(text)
     return path
+
+
+@pytest.fixture(scope="session")
+def patient_config(tmp_path_factory):
+    """A copy of grading.toml whose time limits are so long (900 s a question and a
+    statement) that only the test ends a submission that waits: the grading cannot
+    finish before the test has acted, however fast or slow the machine."""
+    text = (ROOT / "autograder" / "grading.toml").read_text()
+    for old, new in (("time_limit_factor = 15", "time_limit_factor = 10000"),
+                     ("question_time_limit = 60", "question_time_limit = 900"),
+                     ("statement_time_limit = 5", "statement_time_limit = 900"),
+                     ("total_time_limit = 420", "total_time_limit = 900")):
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp_path_factory.mktemp("patient") / "grading.toml"
+    path.write_text(text)
+    return path
+
+
+def with_sigint(disposition):
+    """A ``preexec_fn`` that starts a process with SIGINT at ``disposition``
+    (``signal.SIG_DFL`` or ``signal.SIG_IGN``) and not blocked, whatever the test
+    run inherited: a test run started as a background job, by nohup or by some CI
+    runners has SIGINT ignored, and a process started from it would keep it
+    ignored (and blocked, were it blocked)."""
+    def preexec():
+        signal.signal(signal.SIGINT, disposition)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    return preexec
+
+
+def unique_name():
+    """A process name (at most 15 characters, the kernel's limit) that no other
+    test run on this machine uses: student code under test sets it with
+    ``prctl(PR_SET_NAME)`` when it reaches a point, and the test waits for it."""
+    return "nndl-" + uuid.uuid4().hex[:10]
+
+
+def set_name(name):
+    """Python source (one line) that names the running process ``name``."""
+    return f"__import__('ctypes').CDLL(None).prctl(15, {name.encode()!r}, 0, 0, 0)"
+
+
+def processes_named(name):
+    """Pids of the live (not zombie) processes named ``name``."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/comm") as comm, open(f"/proc/{pid}/stat") as st:
+                if comm.read().strip() == name and st.read().rsplit(")", 1)[1].split()[0] != "Z":
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+def wait_for(what, proc, condition, timeout=300):
+    """Wait until ``condition()`` is true (an event the test caused), failing at
+    once when ``proc`` ends first; ``timeout`` only bounds a broken run."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if proc.poll() is not None:
+            err = proc.stderr.read() if proc.stderr else ""
+            err = err.decode(errors="replace") if isinstance(err, bytes) else err
+            raise AssertionError(f"the grader ended ({proc.returncode}) before {what}: "
+                                 f"{err[-3000:]}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout} s")
+        time.sleep(0.05)
 
 
 def per_question(data):
@@ -198,15 +270,27 @@ def gs_root(built_zip):
     shutil.rmtree(root, ignore_errors=True)
 
 
-def run_gradescope(root, python, **extra_env):
+def gradescope_env(root, python, **extra_env):
+    """run_autograder's environment: none of the test run's NNDL_* variables."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NNDL_")}
     env.update(AUTOGRADER_ROOT=str(root), NNDL_PYTHON=python, **extra_env)
-    proc = subprocess.run(["bash", str(root / "run_autograder")], env=env, cwd="/",
+    return env
+
+
+def run_gradescope(root, python, **extra_env):
+    proc = subprocess.run(["bash", str(root / "run_autograder")],
+                          env=gradescope_env(root, python, **extra_env), cwd="/",
                           capture_output=True, text=True, timeout=900)
+    return proc, gradescope_results(root, proc.stdout[-3000:] + proc.stderr[-3000:])
+
+
+def gradescope_results(root, output=""):
+    """The validated results.json of a finished run_autograder run (``output``:
+    what it printed, shown when there is no results file)."""
     results = root / "results" / "results.json"
-    assert results.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert results.exists(), output
     data = json.loads(results.read_text())
     from autograder.results import validate
 
     validate(data)
-    return proc, data
+    return data

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BOOK, ROOT, VARIANTS, class_sources, notebook_from, write_notebook
+from conftest import (BOOK, ROOT, VARIANTS, class_sources, notebook_from, processes_named,
+                      set_name, wait_for, with_sigint, write_notebook)
 
 QUESTIONS = ["q1_relu", "q2_dropout", "q3_l2", "q4_weight_decay"]
 
@@ -301,7 +302,8 @@ def start_batch(subs, out, config, tmp_path, marker):
     proc = subprocess.Popen([sys.executable, str(ROOT / "grade.py"), str(subs), "--out", str(out),
                              "--config", str(config), "--jobs", "2"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True, env=env)
+                            start_new_session=True, env=env,
+                            preexec_fn=with_sigint(signal.SIG_DFL))   # Ctrl-C reaches it
     return proc, sandbox_tmp
 
 
@@ -322,12 +324,19 @@ def graded_log(out):
     return [json.loads(line)["student_id"] for line in lines]
 
 
+def waiting_name(go):
+    """The name the waiting submission's worker takes while it waits for ``go``."""
+    return "nndl-" + go.name[-10:]
+
+
 def waiting_relu(go):
-    """A correct ReLU whose forward waits until the file ``go`` exists: the
-    submission that cannot finish before the test has signalled. (/dev is
-    readable from the sandbox; the test creates ``go`` in /dev/shm.)"""
+    """A correct ReLU whose forward names its process ``waiting_name(go)`` and
+    waits until the file ``go`` exists: the submission that cannot finish before
+    the test has signalled. (/dev is readable from the sandbox; the test creates
+    ``go`` in /dev/shm.)"""
     return RELU.replace("        self.inputs = inputs\n",
                         "        self.inputs = inputs\n        import os, time\n"
+                        f"        {set_name(waiting_name(go))}\n"
                         f"        while not os.path.exists({str(go)!r}):\n"
                         "            time.sleep(0.05)\n")
 
@@ -350,17 +359,6 @@ def go(tmp_path):
     path = Path("/dev/shm") / f"nndl-test-go-{uuid.uuid4().hex}"
     yield path
     path.unlink(missing_ok=True)
-
-
-@pytest.fixture(scope="module")
-def patient_config(tmp_path_factory):
-    """Time limits so long that only the test ends the waiting submission."""
-    text = (ROOT / "autograder" / "grading.toml").read_text()
-    text = text.replace("time_limit_factor = 15", "time_limit_factor = 10000")
-    text = text.replace("question_time_limit = 60", "question_time_limit = 900")
-    path = tmp_path_factory.mktemp("patient") / "grading.toml"
-    path.write_text(text)
-    return path
 
 
 def test_sigkill_mid_batch_then_rerun_gives_the_uninterrupted_gradebook(tmp_path,
@@ -407,13 +405,17 @@ def test_sigkill_mid_batch_then_rerun_gives_the_uninterrupted_gradebook(tmp_path
 
 
 def test_ctrl_c_stops_cleanly_keeping_finished_results(tmp_path, patient_config, go):
-    """Deterministic: one submission waits until the test has sent Ctrl-C."""
+    """Deterministic: one submission waits until the test has sent Ctrl-C, which
+    comes when another's result is saved and the waiting one is being graded. The
+    batch gets SIGINT at its default from the test, whatever the test run has."""
     subs = tmp_path / "subs"
     small_class(subs, tmp_path, go)
     out, marker = tmp_path / "out", uuid.uuid4().hex
     proc, sandbox_tmp = start_batch(subs, out, patient_config, tmp_path, marker)
     try:
         wait_for_first_result(out, proc)
+        wait_for("the waiting submission's grading", proc,
+                 lambda: processes_named(waiting_name(go)))
         os.killpg(proc.pid, signal.SIGINT)          # what the terminal sends on Ctrl-C
         assert proc.wait(timeout=60) == 130
         stderr = proc.stderr.read().decode()
@@ -461,8 +463,12 @@ def test_a_warm_sandbox_shows_nothing_of_one_submission_to_the_next(tmp_path, sh
 
 # -- grader errors ---------------------------------------------------------------
 
-def test_grader_error_is_recorded_per_student_and_does_not_stop_the_batch(tmp_path,
-                                                                          short_config):
+def test_device_gpu_without_cuda_stops_the_batch_before_grading_anyone(tmp_path,
+                                                                     short_config):
+    """The batch decides the device once, before grading anyone (issue 29): a GPU
+    that cannot be used is the grader's failure, not a zero for every student.
+    (A per-student grader error that does not stop the batch:
+    test_a_student_whose_results_cannot_be_saved_is_a_grader_error.)"""
     import paddle
 
     if paddle.is_compiled_with_cuda():
@@ -473,13 +479,9 @@ def test_grader_error_is_recorded_per_student_and_does_not_stop_the_batch(tmp_pa
     (subs / "b").mkdir()
     proc = run_batch(subs, out, short_config, "--device", "gpu")
     assert proc.returncode == 2
-    rows = gradebook(out)
-    assert rows["a"]["status"] == "grader_error" and rows["a"]["total"] == ""
-    assert "not compiled with CUDA" in rows["a"]["message"]
-    assert rows["b"]["status"] == "no_notebook"
-    data = json.loads((out / "a" / "results.json").read_text())
-    assert data["score"] == 0 and "Autograder failed" in data["output"]
-    assert "could not grade" in (out / "a" / "feedback.html").read_text()
+    assert "grader error: --device gpu" in proc.stderr and "not compiled with CUDA" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (out / "gradebook.csv").exists() and not (out / "a").exists()
 
 
 def test_lone_surrogates_and_non_utf8_names_do_not_stop_the_batch(tmp_path, short_config):

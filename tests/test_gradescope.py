@@ -13,19 +13,21 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import stat
 import subprocess
 import sys
 import threading
-import time
 import zipfile
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
 
-from conftest import (BOOK, IS_ROOT, ROOT, TEMPLATES, VARIANTS, class_sources, notebook_from,
-                      run_gradescope, write_notebook)
+from conftest import (BOOK, IS_ROOT, ROOT, TEMPLATES, VARIANTS, class_sources, gradescope_env,
+                      gradescope_results, notebook_from, processes_named, run_gradescope,
+                      set_name, unique_name, wait_for, write_notebook)
 
 QUESTIONS = ("q1_relu", "q2_dropout", "q3_l2", "q4_weight_decay")
 NOTEBOOK = "regularization.ipynb"
@@ -279,14 +281,76 @@ def test_results_written_even_when_python_cannot_start(gs_root):
     assert data["score"] == 0 and "Autograder failed, contact staff" in data["output"]
 
 
-def test_watchdog_writes_a_failure_result_in_time(gs_root, gradescope_venv):
+def submit_endless(root, patient_config, name):
+    """A submission whose ReLU forward names its process ``name`` and never
+    returns, graded under the patient config (limits of 900 s): its grading
+    cannot end before the watchdog, however fast the machine."""
+    shutil.copy(patient_config, root / "source" / "autograder" / "grading.toml")
+    relu = class_sources(BOOK)["ReLU"].replace(
+        "        self.inputs = inputs\n",
+        f"        self.inputs = inputs\n        import time\n        {set_name(name)}\n"
+        "        while True:\n            time.sleep(1)\n")
+    write_notebook(notebook_from(book_classes(ReLU=relu)),
+                   root / "submission" / "regularization.ipynb")
+
+
+def assert_watchdog_result(root, data):
+    assert data["score"] == 0 and "Autograder failed, contact staff" in data["output"]
+    assert "watchdog" in staff_of(root)["grader_error"]
+    assert "watchdog" not in json.dumps(data)
+
+
+def test_watchdog_writes_a_failure_result_in_time(gs_root, gradescope_venv, patient_config):
+    """The deadline (2 s) passes while the grading cannot have finished: the
+    watchdog's result is written, and nothing of the grading is left running."""
     python, _ = gradescope_venv
-    write_notebook(notebook_from(book_classes()), gs_root / "submission" / "regularization.ipynb")
+    name = unique_name()
+    submit_endless(gs_root, patient_config, name)
     proc, data = run_gradescope(gs_root, python, NNDL_DEADLINE="2")
     assert proc.returncode == 0
-    assert data["score"] == 0 and "Autograder failed, contact staff" in data["output"]
-    assert "watchdog" in staff_of(gs_root)["grader_error"]
-    assert "watchdog" not in json.dumps(data)
+    assert_watchdog_result(gs_root, data)
+    assert processes_named(name) == []
+
+
+def grader_pid(run_autograder):
+    """The pid of ``autograder.gradescope.run`` started by the ``run_autograder``
+    process (bash) of pid ``run_autograder``."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == run_autograder and b"\0autograder.gradescope.run\0" in cmdline:
+            return int(pid)
+    raise AssertionError("run_autograder runs no grader")
+
+
+def test_watchdog_stops_a_grading_in_progress(gs_root, gradescope_venv, patient_config):
+    """The watchdog fires (SIGALRM, sent by the test as the alarm would at the
+    deadline) while a question's worker runs: the worker is killed and the
+    failure result written."""
+    python, _ = gradescope_venv
+    name = unique_name()
+    submit_endless(gs_root, patient_config, name)
+    proc = subprocess.Popen(["bash", str(gs_root / "run_autograder")],
+                            env=gradescope_env(gs_root, python), cwd="/", text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        wait_for("the endless question", proc, lambda: processes_named(name))
+        os.kill(grader_pid(proc.pid), signal.SIGALRM)
+        output, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 0
+        assert "watchdog: grading did not finish" in output, output[-3000:]
+        assert_watchdog_result(gs_root, gradescope_results(gs_root, output[-3000:]))
+        assert processes_named(name) == []
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        for pid in processes_named(name):
+            os.kill(pid, signal.SIGKILL)
 
 
 # -- privilege drop ---------------------------------------------------------------------
@@ -324,7 +388,7 @@ def _linger():
     if os.fork() == 0:
         os.setsid()
         if os.fork() == 0:
-            ctypes.CDLL(None).prctl(15, b"nndl-linger", 0, 0, 0)
+            ctypes.CDLL(None).prctl(15, GS_LINGER.encode(), 0, 0, 0)
             for _ in range(300):
                 try:
                     open(GS_ROOT + "/results/pwned-late", "w").write("late")
@@ -339,17 +403,6 @@ class Probe:
     breached = report["uid"] == 0 or any(v == "SUCCEEDED" for v in report.values())
     _linger()
 '''
-
-
-def _lingering():
-    found = []
-    for entry in os.listdir("/proc"):
-        try:
-            if entry.isdigit() and Path(f"/proc/{entry}/comm").read_text().strip() == "nndl-linger":
-                found.append(int(entry))
-        except OSError:
-            pass
-    return found
 
 
 @pytest.fixture
@@ -388,9 +441,11 @@ def test_student_code_runs_unprivileged_and_offline(gs_root, gradescope_venv, lo
         "    def forward(self, inputs):\n        if Probe.breached:\n            return inputs * 0 - 1\n", 1)
     assert "Probe.breached" in relu
     classes = {"Probe": ATTACK, **book_classes(ReLU=relu)}
+    linger = unique_name()               # not another test run's lingering process
     nb = notebook_from(classes, imports=f"import paddle\nimport nndl.op as op\n"
                                         f"from nndl.op import Op, Optimizer\n"
-                                        f"GS_ROOT = {str(gs_root)!r}\nGS_PORT = {port}")
+                                        f"GS_ROOT = {str(gs_root)!r}\nGS_PORT = {port}\n"
+                                        f"GS_LINGER = {linger!r}")
     write_notebook(nb, gs_root / "submission" / "regularization.ipynb")
     proc, data = run_gradescope(gs_root, python)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -428,10 +483,7 @@ def test_student_code_runs_unprivileged_and_offline(gs_root, gradescope_venv, lo
     assert results.stat().st_uid == 0 and stat.S_IMODE(results.stat().st_mode) == 0o755
     assert (results / "results.json").stat().st_uid == 0
     assert "ATTACK-REPORT" not in json.dumps(data) and "ATTACK-REPORT" not in proc.stderr
-    # processes the student left behind were killed
-    deadline = time.monotonic() + 5
-    while _lingering() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _lingering() == []
-    time.sleep(0.5)
+    # processes the student left behind were killed before the grader ended (it waits
+    # until none runs), and none of their writes got into results/
+    assert processes_named(linger) == []
     assert not (results / "pwned-late").exists()

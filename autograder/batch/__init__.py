@@ -92,7 +92,7 @@ def _similarity(out, entries, cfg, lab):
     return clusters, matrices
 
 
-def _jobs(todo, cfg, config_bytes, device):
+def _jobs(todo, cfg, config_bytes, device, device_note=""):
     """Jobs made lazily, so only the running ones' notebooks are in memory."""
     for sub in todo:
         try:
@@ -100,7 +100,8 @@ def _jobs(todo, cfg, config_bytes, device):
         except SubmissionError as e:     # changed since it was hashed
             sub.status, sub.message = e.status, e.message
             continue
-        yield Job(sub.sid, notebook, store.digest(notebook, config_bytes), cfg, device)
+        yield Job(sub.sid, notebook, store.digest(notebook, config_bytes), cfg, device,
+                  device_note)
 
 
 def _run(args, todo, cfg, config_bytes, out, by_id, unsaved, term):
@@ -138,7 +139,7 @@ def _run(args, todo, cfg, config_bytes, out, by_id, unsaved, term):
         bar.set_postfix_str(f"last={job.sid} grader_errors={errors}", refresh=False)
         bar.update(1)
 
-    jobs = _jobs(todo, cfg, config_bytes, args.device)
+    jobs = _jobs(todo, cfg, config_bytes, args.device, args.device_note)
     try:
         if args.scheduler:
             from .runner.cluster import run_dask
@@ -211,7 +212,7 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
     ``out`` (see the module doc); returns the exit status."""
     args = SimpleNamespace(submission=submissions, out=out, config=config, jobs=jobs, force=force,
                            only=only, scale=scale, scheduler=scheduler, device=device, quiet=quiet,
-                           roster=roster, times=times, by=by)
+                           roster=roster, times=times, by=by, device_note="")
     kept, notes = saved_settings.resolve(out, {"config": config, "scale": scale})
     args.config, args.scale = kept["config"], kept["scale"]
     for note in notes:               # even with -q: they change what is graded or written
@@ -273,6 +274,14 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
     _say(args, f"{len(subs)} submissions: {len(todo)} to grade, {gradable - len(todo)} already "
                f"graded, {len(subs) - gradable} not gradable")
 
+    if todo and not args.scheduler:    # the preflight, once, before grading anyone
+        from ..engine import GraderError, choose_device
+
+        try:
+            args.device, args.device_note = choose_device(cfg, args.device)
+        except GraderError as e:
+            print(f"grader error: {e}", file=sys.stderr)
+            return 2
     unsaved = {}
     try:                     # Ctrl-C, or SIGTERM (made a KeyboardInterrupt by autograder.cli)
         _run(args, todo, cfg, config_bytes, out, {s.sid: s for s in subs}, unsaved, term)
@@ -304,4 +313,6 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
     _say(args, f"done: {len(todo)} graded in this run; the gradebook holds "
                + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) +
          "".join(f"\n  {out / name}" for name in store.CLASS_FILES[:3]))
+    if args.device_note:
+        _say(args, f"note: {args.device_note}")
     return 2 if statuses.get("grader_error") else 0

@@ -166,6 +166,13 @@ def _diagnoses(graded, context):
     return sections
 
 
+def _device_notes(entries):
+    """Why some students were graded on the CPU though a GPU was asked for
+    (``--device auto`` after a failed GPU preflight), once each."""
+    notes = (e.result.staff.get("device_note") for e in entries if e.result is not None)
+    return sorted({note for note in notes if note})
+
+
 def _incidents(entries):
     return [[e.sid, e.source, e.status, code(e.message)] for e in entries
             if e.status != "graded" or e.message]
@@ -200,4 +207,5 @@ def render_report(entries, maxima, similar=None, title="Batch grading report", c
     return render("report.html.j2", context, title=title,
                   statuses=sorted(Counter(e.status for e in entries).items()),
                   graded=sections, similar=_similar(similar) if similar is not None else None,
-                  incidents=_incidents(entries), items=items or [])
+                  incidents=_incidents(entries), items=items or [],
+                  device_notes=_device_notes(entries))

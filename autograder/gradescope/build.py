@@ -45,8 +45,12 @@ PACKAGE_SUFFIXES = {".py", ".json", ".toml", ".mo"}   # code, calibration data (
 
 def package_files(packages, repo=REPO):
     """Relative paths of the code and data files of ``packages`` (``*.py``, the
-    calibration's ``*.json``, the config) and grade.py."""
+    calibration's ``*.json``, the config), grade.py and the example class
+    (examples/submissions, graded by setup.sh's selftest)."""
     files = {"grade.py"}
+    examples = repo / "examples" / "submissions"     # what setup.sh's selftest grades
+    files |= {p.relative_to(repo).as_posix() for p in examples.rglob("*")
+              if p.is_file() and "__pycache__" not in p.parts}
     for pkg in packages:
         for p in (repo / pkg).rglob("*"):
             rel = p.relative_to(repo)

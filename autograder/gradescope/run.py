@@ -19,7 +19,8 @@ zero with a message), and a failure of the grader itself (a zero with
 and to this process's stdout, which results.json marks as hidden from
 students). A watchdog writes the failure result if grading has not finished
 ``--deadline`` seconds after the start (default 540 s, under Gradescope's
-default 10 minute timeout).
+default 10 minute timeout); it runs on SIGALRM, so ``kill -ALRM PID`` fires it at
+once (the tests do, while a question runs).
 
 Run as root (Gradescope), the student's code runs as an unprivileged user
 without network (see :mod:`.isolation`); the source folder is made ``0700`` and
@@ -225,6 +226,7 @@ def main(argv=None):
             os._exit(2)
 
     signal.signal(signal.SIGALRM, watchdog)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})   # were it blocked when started
     signal.alarm(max(1, int(args.deadline)))
     isolation_info = None
     try:

@@ -8,19 +8,43 @@ Started as ``python -m autograder.sandbox.child FOLDER SPEC_JSON`` where the spe
 notebook code may not import, which modules probes and reference classes may
 come from, and where the reference parts go (``"module:PARTS"``).
 
+Two modes (the spec's ``mode``; "auto": "gpu" when the installed paddle is a
+CUDA build, read from its version file without importing it):
+
+- "cpu": the zygote imports paddle once, with ``CUDA_VISIBLE_DEVICES=""``
+  set before (a CUDA build then sees no GPU), benches on the CPU and forks
+  workers that start with paddle imported. A student's own
+  ``paddle.set_device("gpu")``, ``.cuda()`` or ``CUDAPlace`` raises a clear
+  error in its statement.
+- "gpu": CUDA cannot be used in a process forked from one that initialized it,
+  and importing a CUDA build initializes it; so the zygote imports no paddle
+  (modules that need it are left to the worker), queries no device and runs
+  no benchmark. Each worker sets the GPU environment of its policy
+  (:mod:`.policy`), imports paddle, makes the GPU its device and runs a first
+  op before entering the jail; that start-up is measured by the preflight
+  (:mod:`.preflight`) and added to the worker's limits by the parent.
+
+A worker reports each step of its set-up on a pipe that it closes, after
+writing "ready", before the student's first statement: a worker that dies
+before "ready" is the grader's failure (its step and error are in the slice
+status file), never the student's.
+
 Protocol (JSON lines):
-    zygote -> parent   {"hello": true, "paddle": "3.3.1", "cuda": false, "jail": {...},
-                        "bench_cpu": s, "cpu_share": 1.0}
+    zygote -> parent   {"hello": true, "mode": "cpu", "paddle": "3.3.1", "cuda": false,
+                        "cuda_version": "", "jail": {...}, "bench_cpu": s | null,
+                        "cpu_share": 1.0, "deferred": [modules left to the worker]}
     parent -> zygote   {"question": ..., "cpu_limit": s, "wall_limit": s,
                         "statement_limit": s, "device": "cpu",
-                        "memory_bytes": n, "statements": [{"index", "cell", "source"}],
+                        "memory_bytes": n, "gpu_index": null, "preflight": false,
+                        "statements": [{"index", "cell", "source"}],
                         "references": {"slot": "module:Class", ...}, "workdir",
                         "log", "scratch", "io_dir", "progress", "slice_status",
                         "checks": [{"name", "probe": "mod:func", "inputs", "output",
                                     "status"}]}
     zygote -> parent   {"question": ..., "outcome": "exited"|"timeout"|"signal"|
                         "statement_timeout"|"disk_limit", "code": int, "elapsed": float,
-                        "cpu": float, "mark": "s 12" | "p" | "d" | ""}
+                        "cpu": float, "mark": "s 12" | "p" | "d" | "",
+                        "setup": "ready" | the set-up step it died in | ""}
 
 A worker: sets resource limits, redirects stdout/stderr to its capped log,
 reads its inputs, resolves its probes and imports the reference classes it
@@ -47,10 +71,12 @@ import time
 import traceback
 import types
 from contextlib import suppress
+from dataclasses import replace
 
 from autograder.sandbox import jail, seccomp
 from autograder.sandbox.landlock import restrict
 from autograder.sandbox.policy import policy_for, system_read_roots
+from autograder.sandbox.preflight import diagnose_cuda, paddle_build, refused_devices
 from autograder.sandbox.processes import become_subreaper, die_with_parent, kill_descendants
 
 PRINT_LIMIT = 64 * 1024          # bytes of Python-level output kept per worker
@@ -59,6 +85,15 @@ STATEMENT_GRACE = 1.0            # the zygote kills a statement this long after 
 POLL = 0.005                     # seconds between the zygote's checks of a worker
 DISK_POLL = 0.2                  # seconds between checks of a scratch folder on disk
 OPEN_FILES = 256                 # RLIMIT_NOFILE of a worker
+SETUP_BYTES = 4096               # what the zygote reads of a worker's set-up pipe
+READY = "ready"                  # the last set-up step: the student's code may start
+# What `import paddle` imports besides paddle (2.6.2 and 3.x), none of which touches
+# CUDA: the GPU zygote imports them once, so that each GPU worker's import of paddle
+# costs less (measured with 2.6.2: 1.15 -> 0.9 CPU s). Missing ones are skipped.
+PADDLE_DEPENDENCIES = ("numpy.random", "setuptools", "google.protobuf", "PIL.Image",
+                       "decorator", "astor", "opt_einsum", "httpx")
+CPU_ONLY = ("this grading runs your code on the CPU ({what} is not available here): remove "
+            "the call, the grader chooses the device")
 
 
 class StatementTimeout(BaseException):
@@ -256,39 +291,156 @@ def _redirect_output(log_path):
     sys.stderr = sys.stdout
 
 
-def _worker(request, spec, progress_fd, task_group, kernel):
+class _SetupSteps:
+    """The worker's set-up steps, told to the zygote on a pipe that is closed
+    once the set-up is done (so that student code cannot write to it)."""
+
+    def __init__(self, fd):
+        self.fd, self.current = fd, "start"
+
+    def enter(self, step):
+        self.current = step
+        os.write(self.fd, f"{step}\n".encode())
+
+    def ready(self):
+        self.enter(READY)
+        os.close(self.fd)
+        self.fd = None
+
+
+def _set_limits(request, policy, task_group):
+    """CPU time, host memory, core files and open files (hard limits)."""
+    # SIGXCPU at the soft limit reports "timeout"; SIGKILL a second later if caught
+    _limit(resource.RLIMIT_CPU, int(request["cpu_limit"]) + 1, slack=1)
+    memory = request.get("memory_bytes")
+    if memory and policy.address_space_limit:
+        _limit(resource.RLIMIT_AS, int(memory))
+    # else CUDA reserves far more address space than it uses: the jail caps host
+    # memory instead (a memory cgroup, else RLIMIT_DATA: jail.limit_memory)
+    _limit(resource.RLIMIT_CORE, 0)
+    _limit(resource.RLIMIT_NOFILE, OPEN_FILES)
+
+
+def _small_op(paddle):
+    """A small matmul on paddle's current device, checked on the host."""
+    x = paddle.ones([64, 64], dtype="float32")
+    value = float(paddle.matmul(x, x).sum())
+    if value != 64.0 ** 3:
+        raise RuntimeError(f"a 64x64 matmul of ones gave {value}, not {64 ** 3}")
+
+
+def _cpu_only(paddle):
+    """A student's GPU calls fail with a clear message in a CPU worker (a CUDA
+    build without a visible GPU would end the process instead)."""
+    set_device = paddle.device.set_device
+
+    def cpu_set_device(device):
+        if str(device).strip().lower().startswith(("gpu", "cuda")):
+            raise RuntimeError(CPU_ONLY.format(what=f"paddle.set_device({device!r})"))
+        return set_device(device)
+
+    def no_cuda(*args, **kwargs):
+        raise RuntimeError(CPU_ONLY.format(what="the GPU (.cuda(), CUDAPlace)"))
+
+    paddle.set_device = paddle.device.set_device = cpu_set_device
+    paddle.Tensor.cuda = no_cuda
+    paddle.CUDAPlace = no_cuda
+
+
+def _start_paddle(request, policy, steps):
+    """Import paddle (a GPU worker: with its policy's environment, then the GPU
+    as its device and a first op, which creates the CUDA context); returns it."""
+    gpu = policy.device == "gpu"
+    steps.enter("paddle")
+    os.environ.update(policy.env)
+    import paddle
+
+    if not gpu or request.get("device") == "cpu":    # "cpu" in a GPU worker: tests
+        paddle.set_device("cpu")
+        return paddle
+    steps.enter("device")
+    if not paddle.is_compiled_with_cuda():
+        raise RuntimeError(f"paddle {paddle.__version__} is not compiled with CUDA")
+    if paddle.device.cuda.device_count() < 1:
+        raise RuntimeError("paddle counts no GPU")
+    paddle.set_device(request.get("device") or "gpu:0")
+    from paddle.base import core
+
+    core.set_cublas_switch(False)    # no TF32 in float32 matmuls (FLAGS_* have no such flag)
+    core.set_cudnn_switch(False)
+    steps.enter("context")
+    _small_op(paddle)
+    return paddle
+
+
+def _setup_error(steps, error, policy):
+    """What the slice status says of a set-up that failed at ``steps.current``."""
+    diagnosis = ""
+    with suppress(Exception):
+        if steps.current in ("device", "context") and policy.device == "gpu":
+            diagnosis = diagnose_cuda(paddle_build()[1])
+        elif steps.current == "op in the jail":
+            diagnosis = refused_devices(policy.write_devices)
+    return {"step": steps.current, "error": f"{type(error).__name__}: {error}"[:2000],
+            "diagnosis": diagnosis}
+
+
+def _cpu_bench(paddle, device):
+    """The CPU benchmark in a worker (paddle's device is ``device`` again after),
+    and its (CPU, wall) seconds, which are not the worker's start-up."""
+    cpu, wall = time.process_time(), time.monotonic()
+    paddle.set_device("cpu")
+    bench = _bench()
+    paddle.set_device(device)
+    return bench, (time.process_time() - cpu, time.monotonic() - wall)
+
+
+def _preflight(paddle, status, started, bench):
+    """The preflight's report, after a set-up like a GPU question's: its cost
+    (less the benchmark's), the GPU's name and the CPU benchmark."""
+    bench_cpu, (cpu, wall) = bench
+    setup_cpu, setup_wall = time.process_time() - cpu, time.monotonic() - started - wall
+    gpu = ""
+    with suppress(Exception):
+        gpu = paddle.device.cuda.get_device_name()
+    report = {"ok": True, "paddle": paddle.__version__, "gpu": gpu,
+              "setup_cpu": round(setup_cpu, 4), "setup_wall": round(setup_wall, 4),
+              "bench_cpu": bench_cpu}
+    _write(status, json.dumps({"errors": [], "preflight": report}))
+
+
+def _worker(request, spec, progress_fd, setup_fd, task_group, kernel, policy):
     """Body of a forked worker; never returns."""
     import numpy as np
 
-    code, started = 0, time.monotonic()
+    code, started, steps, status = 0, time.monotonic(), _SetupSteps(setup_fd), None
     try:
+        status = open(request["slice_status"], "wb")
+        steps.enter("limits")
         os.setpgid(0, 0)
         die_with_parent()                 # the worker dies with the zygote
-        # SIGXCPU at the soft limit reports "timeout"; SIGKILL a second later if caught
-        _limit(resource.RLIMIT_CPU, int(request["cpu_limit"]) + 1, slack=1)
-        if request.get("memory_bytes"):
-            _limit(resource.RLIMIT_AS, int(request["memory_bytes"]))
-        _limit(resource.RLIMIT_CORE, 0)
-        _limit(resource.RLIMIT_NOFILE, OPEN_FILES)
+        _set_limits(request, policy, task_group)
+        steps.enter("output")
         _redirect_output(request["log"])
         os.environ["TMPDIR"] = os.environ["MPLCONFIGDIR"] = os.path.join(request["scratch"], "tmp")
-
-        import paddle
-
-        paddle.set_device(request.get("device", "cpu"))
+        paddle = _start_paddle(request, policy, steps)
+        if request.get("preflight"):
+            steps.enter("bench")
+            bench = _cpu_bench(paddle, paddle.get_device())
         # read every input, resolve every probe and load the reference classes
         # this question may use before any student code runs
         # and open every file it writes: afterwards it may create files in its
         # scratch folder only
+        steps.enter("inputs")
         checks = []
         for c in request["checks"]:
             with np.load(c["inputs"], allow_pickle=False) as data:
                 checks.append((c, {k: data[k] for k in data.files},
                                _resolve(c["probe"], spec["probe_modules"]),
                                (open(c["output"], "wb"), open(c["status"], "wb"))))
-        slice_status = open(request["slice_status"], "wb")
         from nndl.checks.core import StudentError
 
+        steps.enter("references")
         registry = _resolve(spec["parts"], [spec["parts"].partition(":")[0]])
         registry.clear()
         registry.update({slot: _resolve(name, spec["reference_modules"])
@@ -298,21 +450,33 @@ def _worker(request, spec, progress_fd, task_group, kernel):
         # folder, reads only system and Python folders, no sockets, no signals to the
         # zygote or the grader, and the grader's modules out of reach (each where the
         # kernel allows it)
-        note = _confine(request, spec, task_group, kernel)
+        steps.enter("jail")
+        note = _confine(request, spec, task_group, kernel, policy)
+        if policy.device == "gpu":
+            steps.enter("op in the jail")
+            _small_op(paddle)
+        else:
+            _cpu_only(paddle)
         ns = _notebook_namespace({"__builtins__": __builtins__, "get_ipython": _get_ipython})
         ready = time.monotonic()
+        steps.ready()
+        if request.get("preflight"):
+            return _preflight(paddle, status, started, bench)
         writers = (np.asarray, np.savez, json.dumps)
         errors = _run_statements(request["statements"], ns, float(request["statement_limit"]),
                                  progress_fd)
-        _write(slice_status, json.dumps({"errors": errors, "sandbox": note,
-                                         "setup": round(ready - started, 4),
-                                         "statements": round(time.monotonic() - ready, 4)}))
+        _write(status, json.dumps({"errors": errors, "sandbox": note,
+                                   "setup": round(ready - started, 4),
+                                   "statements": round(time.monotonic() - ready, 4)}))
         _mark(progress_fd, "p")
         _run_probes(checks, ns, note, StudentError, writers)
         _mark(progress_fd, "d")
-    except BaseException:  # noqa: BLE001
+    except BaseException as e:  # noqa: BLE001
         code = 3
         with suppress(Exception):
+            if steps.fd is not None:          # the set-up failed: the grader's fault
+                _write(status, json.dumps({"errors": [],
+                                           "setup_error": _setup_error(steps, e, policy)}))
             sys.__stderr__.write(traceback.format_exc())
     finally:
         os._exit(code)
@@ -350,11 +514,28 @@ def _over_disk(scratch):
     return size > jail.SCRATCH_BYTES or files > jail.SCRATCH_FILES
 
 
-def _wait(pid, request, progress_fd, watch_disk):
+def _read_setup(fd, got):
+    """``got`` and what the worker wrote since on its set-up pipe (non-blocking)."""
+    with suppress(BlockingIOError, OSError):
+        while len(got) < SETUP_BYTES:
+            chunk = os.read(fd, SETUP_BYTES)
+            if not chunk:
+                break
+            got += chunk
+    return got
+
+
+def _setup_step(got):
+    """The last set-up step the worker reported ("ready" when it finished)."""
+    lines = got.decode("ascii", "replace").split("\n")
+    return lines[-2][:40] if len(lines) > 1 else ""
+
+
+def _wait(pid, request, progress_fd, watch_disk, setup_fd):
     """Wait for the worker ``pid``: kill it (and its group) past the request's
     wall-clock limit, when one statement runs past its own limit, or (with
     ``watch_disk``) when its scratch folder outgrows the jail's sizes."""
-    start = time.monotonic()
+    start, setup = time.monotonic(), b""
     wall = float(request["wall_limit"])
     statement_limit = float(request["statement_limit"]) + STATEMENT_GRACE
     positions = {int(st["index"]): k for k, st in enumerate(request["statements"])}
@@ -362,6 +543,7 @@ def _wait(pid, request, progress_fd, watch_disk):
     while True:
         done, status, usage = os.wait4(pid, os.WNOHANG)
         now = time.monotonic()
+        setup = _read_setup(setup_fd, setup)
         progress = _progress(_read_mark(progress_fd), positions)
         if progress is not None and progress[0] > key:
             (key, mark), since = progress, now
@@ -381,7 +563,8 @@ def _wait(pid, request, progress_fd, watch_disk):
             break
         time.sleep(POLL)
     report = {"outcome": outcome, "code": -9, "elapsed": time.monotonic() - start, "mark": mark,
-              "cpu": usage.ru_utime + usage.ru_stime}
+              "cpu": usage.ru_utime + usage.ru_stime,
+              "setup": _setup_step(_read_setup(setup_fd, setup))}
     kill_descendants()    # whatever the worker left running (we are a subreaper)
     if outcome is None:   # the worker ended by itself
         if os.WIFSIGNALED(status):
@@ -397,7 +580,10 @@ def _wait(pid, request, progress_fd, watch_disk):
 def _bench(rounds=4, steps=60):
     """CPU seconds of a fixed small paddle workload: the fastest of ``rounds``
     after one warm-up round (the first ops of a process are slower); what
-    ``autograder.limits`` compares with the calibration machine's."""
+    ``autograder.limits`` compares with the calibration machine's. Timed with
+    the thread's CPU clock (paddle's CPU ops run on the calling thread with
+    OMP_NUM_THREADS=1): in a worker with an RLIMIT_CPU, as the GPU preflight's,
+    the process clock advances only by scheduler ticks (it read 0.0 here)."""
     import paddle
 
     paddle.seed(0)
@@ -405,13 +591,13 @@ def _bench(rounds=4, steps=60):
     times = []
     for _ in range(rounds + 1):
         w2 = paddle.rand([20, 1])
-        start = time.process_time()
+        start = time.thread_time()
         for _ in range(steps):
             h = paddle.maximum(paddle.matmul(x, w1) - 0.5, paddle.zeros([1]))
             o = paddle.matmul(h, w2)
             w2 = w2 - 0.01 * paddle.matmul(h.t(), o - 1.0) / 200
         float(w2.sum())
-        times.append(time.process_time() - start)
+        times.append(time.thread_time() - start)
     return min(times[1:])
 
 
@@ -420,43 +606,103 @@ def _serve(spec, out, kernel):
         if not line.strip():
             continue
         request = json.loads(line)
+        policy = policy_for(spec["mode"], gpu_index=request.get("gpu_index"),
+                            memory_bytes=request.get("memory_bytes"), scratch=request["scratch"])
+        if spec.get("cuda_build") and policy.address_space_limit:
+            # a CUDA build maps its CUDA libraries (2.6.2: 2.8 GB of address space
+            # after the import, 290 MB of data): cap the data segment instead
+            policy = replace(policy, address_space_limit=False)
         progress_fd = os.open(request["progress"], os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
-        task_group = jail.TaskGroup(kernel["pids"], f"nndl-{os.getpid()}-{number}")
+        setup_r, setup_w = os.pipe()
+        os.set_blocking(setup_r, False)
+        task_group = jail.TaskGroup(kernel["pids"], f"nndl-{os.getpid()}-{number}",
+                                    policy.task_limit, policy.memory_bytes)
         try:
             pid = os.fork()
             if pid == 0:
-                _worker(request, spec, progress_fd, task_group, kernel)
-            report = _wait(pid, request, progress_fd, watch_disk=not kernel["namespaces"])
+                os.close(setup_r)
+                _worker(request, spec, progress_fd, setup_w, task_group, kernel, policy)
+            os.close(setup_w)
+            report = _wait(pid, request, progress_fd, not kernel["namespaces"], setup_r)
         finally:
             os.close(progress_fd)
+            os.close(setup_r)
             task_group.remove()
         report["question"] = request["question"]
         out.write(json.dumps(report) + "\n")
         out.flush()
 
 
+class _NoPaddle:
+    """A meta-path finder refusing paddle to the GPU zygote's preloads."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "paddle" or name.startswith("paddle."):
+            raise ImportError("paddle is imported by each GPU worker, not by the zygote")
+        return None
+
+
+def _preload(modules, mode):
+    """Import ``modules`` once, for every worker; in "gpu" mode without paddle:
+    the modules that need it are left to the worker. Returns ``(seconds per
+    module, deferred modules)``."""
+    blocker = _NoPaddle() if mode == "gpu" else None
+    if blocker:
+        sys.meta_path.insert(0, blocker)
+    imports, deferred = {}, []
+    try:
+        for module in modules:
+            start = time.monotonic()
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                if blocker is None:
+                    raise
+                deferred.append(module)
+                continue
+            imports[module] = round(time.monotonic() - start, 4)
+    finally:
+        if blocker:
+            sys.meta_path.remove(blocker)
+    return imports, deferred
+
+
 def main():
     spec = json.loads(sys.argv[2])      # argv[1]: the sandbox's folder (its cwd), for ps
     out = sys.stdout
     sys.stdout = sys.stderr    # stray prints from imports must not reach the protocol
-    imports = {}            # (matplotlib, if a notebook needs it, finds MPLBACKEND=Agg)
-    for module in spec["preload"] + spec["probe_modules"]:   # never a reference module
-        start = time.monotonic()
-        importlib.import_module(module)
-        imports[module] = round(time.monotonic() - start, 4)
+    version, cuda = paddle_build()
+    mode = spec.get("mode", "cpu")
+    if mode == "auto":
+        mode = "gpu" if cuda else "cpu"
+    spec["mode"], spec["cuda_build"] = mode, bool(cuda)
+    if mode == "cpu":
+        os.environ.update(policy_for("cpu").env)    # before paddle: a CUDA build sees no GPU
+    # (matplotlib, if a notebook needs it, finds MPLBACKEND=Agg); never a reference module
+    imports, deferred = _preload(spec["preload"] + spec["probe_modules"], mode)
+    if mode == "gpu":
+        sys.meta_path.insert(0, _NoPaddle())
+        for module in PADDLE_DEPENDENCIES:
+            with suppress(Exception):
+                importlib.import_module(module)
+        sys.meta_path.pop(0)
     if spec.get("language"):            # the probes' messages in the course's language
         setter, language = spec["language"]
         _resolve(setter, [setter.partition(":")[0]])(language)
-    import paddle
-
     become_subreaper()
     start = time.monotonic()
     kernel = jail.features()
     probed = time.monotonic()
-    bench = _bench()
-    hello = {"hello": True, "paddle": paddle.__version__,
-             "cuda": bool(paddle.is_compiled_with_cuda()), "jail": kernel,
-             "bench_cpu": bench, "cpu_share": jail.cpu_share(),
+    bench = None
+    if mode == "cpu":
+        import paddle
+
+        paddle.set_device("cpu")
+        version, cuda = paddle.__version__, cuda if paddle.is_compiled_with_cuda() else ""
+        bench = _bench()
+    hello = {"hello": True, "mode": mode, "paddle": version, "cuda": bool(cuda),
+             "cuda_version": cuda, "jail": kernel, "bench_cpu": bench,
+             "cpu_share": jail.cpu_share(), "deferred": deferred,
              "startup": {"imports": imports, "jail": round(probed - start, 4),
                          "bench": round(time.monotonic() - probed, 4)}}
     out.write(json.dumps(hello) + "\n")

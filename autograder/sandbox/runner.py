@@ -5,6 +5,7 @@ Nothing here executes student code; the arrays returned are checked
 (numeric, bounded size) before any judge sees them.
 """
 
+import fcntl
 import json
 import os
 import select
@@ -12,22 +13,32 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..i18n import N_, say
-from ..limits import Speed
+from ..limits import Limits, Speed
+from .preflight import Preflight
 from .processes import die_with_parent, kill_tree
 
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024   # uncompressed size of one probe's arrays
 HELLO_TIMEOUT = 120.0                 # seconds for the zygote to import paddle
 REPLY_SLACK = 15.0                    # parent waits this much longer than the zygote's limit
 MAX_STATEMENT_ERRORS = 1000           # statement failures read back from one worker
+# The preflight's worker may take this long: importing a CUDA paddle and creating a
+# context take seconds; a wheel without machine code for the GPU JIT-compiles its
+# kernels at first use, for minutes: the preflight then fails and says so.
+PREFLIGHT_SECONDS = 120.0
+# A GPU worker's start-up (paddle import, CUDA context), as the preflight measured
+# it, is added to each GPU worker's limits this many times over (plus a second):
+# it varies with the machine's load, and is never the student's time.
+SETUP_SLACK = 2.0
 
 
 class SandboxError(Exception):
@@ -104,21 +115,31 @@ class SliceReport:
     sandbox_note: str = ""
     setup: float = 0.0              # seconds from the fork to the first statement
     statements: float = 0.0         # seconds of the slice's statements
+    setup_error: dict = None        # a set-up that failed: {"step", "error", "diagnosis"}
+    preflight: dict = None          # the preflight worker's report
 
 
 class Sandbox:
     """One zygote. ``run`` may be called any number of times, for any number of
     submissions (each worker is forked fresh from the zygote, which never runs
-    student code); if the zygote dies, the next call starts a new one."""
+    student code); if the zygote dies, the next call starts a new one.
+
+    ``device``: "cpu", "gpu" or "auto" (a GPU zygote when paddle is a CUDA
+    build; see :mod:`.child`); once started, ``device`` is the zygote's mode.
+    A GPU sandbox is checked with :meth:`preflight` before use."""
 
     def __init__(self, workdir, spec, *, python=None, memory_mb=2048, device="cpu",
-                 preexec_fn=None, pythonpath=None):
+                 preexec_fn=None, pythonpath=None, gpu_index=None):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.spec = spec
         self.python = python or sys.executable
         self.memory_mb = memory_mb
-        self.device = device
+        self.requested = self.device = device
+        self.gpu_index = gpu_index
+        self.setup_allowance = (0.0, 0.0)   # (CPU, wall) seconds added to a worker's limits
+        self.gpu_lock = Path(tempfile.gettempdir()) / f"nndl-gpu-{os.getuid()}.lock"
+        self.worker_device = None   # paddle's device in a GPU worker ("cpu": tests without a GPU)
         self.preexec_fn = preexec_fn
         self.pythonpath = pythonpath
         self.proc = None
@@ -131,7 +152,8 @@ class Sandbox:
     def start(self):
         started = time.monotonic()
         stderr = open(self.workdir / "zygote.log", "ab")
-        spec = dict(self.spec, grader_root=str(self.pythonpath or self.spec["grader_root"]))
+        spec = dict(self.spec, grader_root=str(self.pythonpath or self.spec["grader_root"]),
+                    mode=self.requested)
         try:
             self.proc = subprocess.Popen(
                 [self.python, "-u", "-m", "autograder.sandbox.child", str(self.workdir),
@@ -150,6 +172,7 @@ class Sandbox:
             self.stop()
             raise SandboxError(f"the sandbox did not start:\n{log}")
         self.info = json.loads(line)
+        self.device = self.info.get("mode", "cpu")
         return self.info
 
     def stop(self):
@@ -227,14 +250,13 @@ class Sandbox:
             if line is None:
                 self.stop()
 
-    def run(self, question, statements, checks, limits, references=None):
-        """Run the ``statements`` (``Statement.to_json()``) of ``question``'s slice,
-        then ``checks`` -- a list of ``(name, probe_name, inputs)`` -- in a fresh
-        worker with the reference classes ``references`` ({slot: "module:Class"}).
-        Returns ``(report, {name: ProbeResult}, SliceReport)``."""
+    def _request(self, question, statements, checks, limits, references):
         io_dir, scratch = self.prepare(question)
-        request = {"question": question, "cpu_limit": limits.cpu, "wall_limit": limits.wall,
-                   "statement_limit": limits.statement, "device": self.device,
+        cpu_extra, wall_extra = self.setup_allowance
+        request = {"question": question, "cpu_limit": limits.cpu + cpu_extra,
+                   "wall_limit": limits.wall + wall_extra,
+                   "statement_limit": limits.statement, "device": self.worker_device or
+                   ("gpu:0" if self.device == "gpu" else "cpu"), "gpu_index": self.gpu_index,
                    "memory_bytes": self.memory_mb * 2**20, "statements": statements,
                    "references": references or {}, "workdir": str(self.workdir),
                    "io_dir": str(io_dir), "scratch": str(scratch),
@@ -247,10 +269,59 @@ class Sandbox:
             request["checks"].append({"name": name, "probe": probe, "inputs": f"{stem}.in.npz",
                                       "output": f"{stem}.out.npz",
                                       "status": f"{stem}.status.json"})
-        report = self._send(request, limits.wall) or {"outcome": "lost", "code": None,
-                                                      "elapsed": None, "mark": ""}
+        return request
+
+    @contextmanager
+    def _gpu_turn(self, alone):
+        """On a GPU: a shared lock on the GPU for a worker, an exclusive one for
+        a worker that must run ``alone`` (the re-run of a question that ran out
+        of GPU memory); every sandbox of this user on this machine takes it."""
+        if self.device != "gpu":
+            yield
+            return
+        with open(self.gpu_lock, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+            yield
+
+    def run(self, question, statements, checks, limits, references=None, alone=False):
+        """Run the ``statements`` (``Statement.to_json()``) of ``question``'s slice,
+        then ``checks`` -- a list of ``(name, probe_name, inputs)`` -- in a fresh
+        worker with the reference classes ``references`` ({slot: "module:Class"});
+        ``alone``: no other worker on the GPU meanwhile. Returns ``(report,
+        {name: ProbeResult}, SliceReport)``; the report's ``setup`` is "ready" when
+        the worker's set-up finished (else it died in the grader's set-up)."""
+        request = self._request(question, statements, checks, limits, references)
+        with self._gpu_turn(alone):
+            report = self._send(request, request["wall_limit"]) or {
+                "outcome": "lost", "code": None, "elapsed": None, "mark": "", "setup": None}
         probed = {c["name"]: self._collect(c, report) for c in request["checks"]}
         return report, probed, self._slice_report(Path(request["slice_status"]))
+
+    def preflight(self):
+        """Run the GPU preflight worker (see :mod:`.preflight`); its
+        :class:`Preflight`. On success, a GPU worker's start-up is added to the
+        limits of every later worker, and the benchmark sets the speed."""
+        build = {"paddle": self.info.get("paddle", ""), "cuda": self.info.get("cuda_version", "")}
+        limits = Limits(PREFLIGHT_SECONDS, PREFLIGHT_SECONDS, PREFLIGHT_SECONDS)
+        request = dict(self._request("preflight", [], [], limits, {}), preflight=True)
+        report = self._send(request, request["wall_limit"]) or {"outcome": "lost"}
+        got = self._slice_report(Path(request["slice_status"]))
+        if report.get("setup") == "ready" and got.preflight is not None:
+            result = Preflight.from_json(got.preflight, **build)
+            result.ok = True
+            self.setup_allowance = (result.setup_cpu * SETUP_SLACK + 1.0,
+                                    result.setup_wall * SETUP_SLACK + 1.0)
+            return result
+        if got.setup_error:
+            error = got.setup_error
+            reason = error.get("error", "")
+            if error.get("diagnosis"):
+                reason = f"{error['diagnosis']} ({reason})"
+            return Preflight(False, str(error.get("step", "?")), reason, **build)
+        step = report.get("setup") or "start"
+        said = " ".join(self.log("preflight").split()[-60:])
+        return Preflight(False, step, f"the worker {_ended(report)}" +
+                         (f"; it printed: ...{said[-1500:]}" if said else ""), **build)
 
     def _slice_report(self, path):
         try:
@@ -261,8 +332,13 @@ class Sandbox:
             for e in data.get("errors", [])[:MAX_STATEMENT_ERRORS]:
                 kind = "timeout" if e.get("kind") == "timeout" else "error"
                 errors[int(e["index"])] = (kind, str(e.get("error", ""))[:1000])
+            setup_error = data.get("setup_error")
             return SliceReport(errors, str(data.get("sandbox", ""))[:600],
-                               _seconds(data.get("setup")), _seconds(data.get("statements")))
+                               _seconds(data.get("setup")), _seconds(data.get("statements")),
+                               {str(k): str(v)[:3000] for k, v in setup_error.items()}
+                               if isinstance(setup_error, dict) else None,
+                               data.get("preflight") if isinstance(data.get("preflight"), dict)
+                               else None)
         except Exception:  # noqa: BLE001 - written by the worker: anything may be in it
             return SliceReport()
 
@@ -299,6 +375,18 @@ class Sandbox:
 def _seconds(value):
     """A duration reported by the worker (untrusted): a small float, else 0."""
     return float(value) if isinstance(value, (int, float)) and 0 <= value < 1e6 else 0.0
+
+
+def _ended(report):
+    """How a worker ended, for the staff (a grader's failure)."""
+    outcome, code = report.get("outcome"), report.get("code")
+    if outcome == "exited":
+        return f"exited with status {code}"
+    if outcome == "signal":
+        return f"was killed by signal {code}"
+    if outcome in ("timeout", "statement_timeout"):
+        return f"did not finish within its time ({report.get('elapsed') or 0:.0f} s)"
+    return "was lost (the sandbox stopped responding)"
 
 
 def _fate(report):

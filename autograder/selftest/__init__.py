@@ -24,6 +24,16 @@ EXPECTED = Path(__file__).with_name("expected.json")
 def main(device=None, config=None, record=False, quiet=False):
     """Grade the examples on ``device``; compare with (or, with ``record``,
     write) the expected verdicts."""
+    from ..engine import GraderError
+
+    try:
+        return _selftest(device, config, record, quiet)
+    except GraderError as e:
+        print(f"selftest FAILED: {e}", file=sys.stderr)
+        return 2
+
+
+def _selftest(device, config, record, quiet):
     from ..batch.discover import SubmissionError, discover
     from ..config import load_config
     from ..engine import grade_notebook, open_sandbox
@@ -36,6 +46,8 @@ def main(device=None, config=None, record=False, quiet=False):
             tempfile.TemporaryDirectory(prefix="nndl-selftest-") as tmp:
         print(f"selftest on {sandbox.device} (paddle {sandbox.info.get('paddle')}), "
               f"{len(subs)} example submissions")
+        if sandbox.preflight_report is not None and not sandbox.device_note:
+            print(sandbox.preflight_report.message())
         for sub in subs:
             if not sub.ok:
                 continue

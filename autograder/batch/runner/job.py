@@ -22,6 +22,7 @@ class Job:
     digest: str            # sha256 of the notebook bytes + the config file bytes
     config: object         # autograder.config.Config
     device: str = None
+    device_note: str = ""  # why the batch grades on the CPU though a GPU was asked for
 
 
 @dataclass
@@ -70,6 +71,8 @@ def run_job(job, warm=False, under=None):
         except Exception:  # noqa: BLE001 - e.g. no GPU: the same failure grade.py reports
             sandbox = None
         result, code = grade_safely(path, job.config, device=job.device, sandbox=sandbox)
+    if job.device_note:
+        result.staff["device_note"] = job.device_note
     if code:
         return Outcome("grader_error", result, result.grader_error or "")
     return Outcome("graded", result)

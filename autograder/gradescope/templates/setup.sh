@@ -3,7 +3,8 @@
 # the autograder image (base image: Ubuntu 22.04, Python 3.10).
 #
 #   bash setup.sh            everything: python3/pip if missing, requirements,
-#                            self-check, the unprivileged sandbox user
+#                            self-check, the unprivileged sandbox user, then
+#                            `grade.py selftest` (grades the bundled examples)
 #   bash setup.sh install    only the pip install and the self-check (tests use
 #                            this with NNDL_PYTHON=/some/venv/bin/python)
 #
@@ -57,12 +58,20 @@ create_sandbox_user() {
     fi
 }
 
+selftest() {
+    # Grades the bundled example class (examples/submissions) and compares every
+    # verdict with the recorded one: a broken image (paddle, the sandbox, the
+    # GPU preflight with --device gpu) fails here, at build time, not on the students.
+    (cd "$HERE" && PYTHONDONTWRITEBYTECODE=1 "$PY" grade.py selftest)
+}
+
 case "$STEP" in
     all)
         bootstrap_python
         install_requirements
         self_check
         create_sandbox_user
+        selftest
         ;;
     install)
         install_requirements
