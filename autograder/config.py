@@ -13,6 +13,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nndl.i18n import LANGUAGES
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # Gradescope's image has Python 3.10
@@ -54,6 +56,9 @@ class LabSettings:
     known_code: dict = setting({}, "{label: path}: code every student may have (the book's, the "
                                "solution, the template), marked in similarity clusters; paths "
                                "from the repository's root")
+    language: str = setting("en", "the language of everything students read: the notebook "
+                            "`grade.py build` writes, its self-checks, the diagnoses, results.json "
+                            "and feedback.html (staff output stays English)", LANGUAGES)
 
 
 @dataclass(frozen=True)

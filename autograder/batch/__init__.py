@@ -19,6 +19,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from ..config import DEFAULT_CONFIG, grading_bytes, load_config
+from ..i18n import use as use_language
 from ..lab import load_lab
 from . import settings as saved_settings
 from . import store
@@ -219,6 +220,7 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
     config_path = Path(args.config or DEFAULT_CONFIG)
     cfg = load_config(config_path)
     lab = load_lab(cfg)
+    use_language(cfg.lab.language)     # the notes about submissions, for the students
     config_file_bytes = config_path.read_bytes()
     config_bytes = grading_bytes(config_file_bytes)       # [late] edits regrade nothing
     out = Path(args.out)

@@ -21,6 +21,7 @@ import traceback
 from pathlib import Path
 
 from ..engine import GraderError, grade_notebook, test_specs
+from ..i18n import use as use_language
 from ..lab import load_lab
 from ..results import GradingResult, clean_text, write_results
 
@@ -47,7 +48,8 @@ def grade_safely(notebook, cfg, **kwargs):
     except Exception:  # noqa: BLE001 - always a result
         error = traceback.format_exc()
     print(clean_text(f"grader error: {error}"), file=sys.stderr)
-    return GradingResult.grader_failed(clean_text(notebook), specs_of(cfg), error), GRADER_FAILED
+    return GradingResult.grader_failed(clean_text(notebook), specs_of(cfg), error,
+                                       cfg.lab.language), GRADER_FAILED
 
 
 def write_safely(result, path, cfg):
@@ -62,7 +64,8 @@ def write_safely(result, path, cfg):
         tb = traceback.format_exc()
         print(clean_text(f"could not write the results:\n{tb}"), file=sys.stderr)
     failed = GradingResult.grader_failed(clean_text(result.submission), specs_of(cfg),
-                                         clean_text(f"writing the results failed:\n{tb}"))
+                                         clean_text(f"writing the results failed:\n{tb}"),
+                                         cfg.lab.language)
     try:
         write_results(failed, path)
     except Exception as e:  # noqa: BLE001 - e.g. the folder is not writable
@@ -102,7 +105,8 @@ def grade_submission(path, results, cfg, device=None):
             sub.status, sub.message = e.status, e.message
             notebook = None
         if notebook is None:
-            result, code = GradingResult.not_graded(sub.source, specs_of(cfg), sub.message), 0
+            result, code = GradingResult.not_graded(sub.source, specs_of(cfg), sub.message,
+                                                    cfg.lab.language), 0
         else:
             result, code = grade_safely(notebook, cfg, device=device)
             result.submission = str(path) if notebook == path else sub.source
@@ -119,6 +123,7 @@ def main(notebook, results=None, out=None, config=None, device=None, quiet=False
 
     cfg = load_config(config)
     load_lab(cfg)          # a config that does not match the lab is the instructor's to fix
+    use_language(cfg.lab.language)     # the notes about the submission, for the student
     from ..batch.discover import submission
 
     path = Path(notebook)

@@ -278,7 +278,7 @@ def _run_probes(checks, ns, note, student_error, writers):
             status["ok"] = True
         except BaseException as e:  # noqa: BLE001
             if isinstance(e, student_error):
-                status["error"] = str(e)
+                status["error"], status["key"] = str(e), getattr(e, "key", "")
             else:
                 status["error"] = f"{type(e).__name__}: {e}"
                 status["traceback"] = traceback.format_exc(limit=6)[-4000:]
@@ -706,6 +706,9 @@ def main():
             with suppress(Exception):
                 importlib.import_module(module)
         sys.meta_path.pop(0)
+    if spec.get("language"):            # the probes' messages in the course's language
+        setter, language = spec["language"]
+        _resolve(setter, [setter.partition(":")[0]])(language)
     become_subreaper()
     start = time.monotonic()
     kernel = jail.features()
