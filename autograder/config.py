@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from nndl.i18n import LANGUAGES
+
 from .errors import InstructorError
 
 if sys.version_info >= (3, 11):
@@ -57,6 +59,9 @@ class LabSettings:
     known_code: dict = setting({}, "{label: path}: code every student may have (the book's, the "
                                "solution, the template), marked in similarity clusters; paths "
                                "from the repository's root")
+    language: str = setting("en", "the language of everything students read: the notebook "
+                            "`grade.py build` writes, its self-checks, the diagnoses, results.json "
+                            "and feedback.html (staff output stays English)", LANGUAGES)
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,10 @@ from pathlib import Path
 
 from nndl.checks.core import Verdict, judged
 
+from . import i18n
 from .config import load_config
 from .errors import GraderFault
+from .i18n import N_, nsay, say
 from .lab import load_lab
 from .notebook import (NotebookError, own_source, parse, read_notebook, runtime_note,
                        slice_for, with_runtime_bindings)
@@ -49,7 +51,8 @@ class GraderError(GraderFault):
 def test_specs(cfg, lab):
     """What the results say of each check of ``lab`` before it runs."""
     run = cfg.run
-    return [TestSpec(c.name, c.question, c.title, cfg.checks[c.name].points, lab.is_hidden(c),
+    return [TestSpec(c.name, c.question, say(c.title, **dict(c.title_params)),
+                     cfg.checks[c.name].points, lab.is_hidden(c),
                      run.hidden_visibility if lab.is_hidden(c) else run.public_visibility)
             for c in lab.checks()]
 
@@ -77,11 +80,11 @@ def grader_fault(question, report, slice_report):
 
 def _fate(report, statement_limit):
     """What a worker that died during a statement did, as a sentence's verb."""
-    return {Outcome.STATEMENT_TIMEOUT: f"did not finish within {statement_limit:g} s",
-            Outcome.TIMEOUT: "did not finish within the question's time limit",
-            Outcome.SIGNAL: "crashed the program",
-            Outcome.DISK_LIMIT: "wrote more to disk than a question may"}.get(
-        Outcome.of(report.get("outcome")), "ended the program")
+    return say({Outcome.STATEMENT_TIMEOUT: N_("did not finish within %(seconds)s s"),
+                Outcome.TIMEOUT: N_("did not finish within the question's time limit"),
+                Outcome.SIGNAL: N_("crashed the program"),
+                Outcome.DISK_LIMIT: N_("wrote more to disk than a question may")}.get(
+        Outcome.of(report.get("outcome")), N_("ended the program")), seconds=f"{statement_limit:g}")
 
 
 def _died_in(report, indices):
@@ -109,8 +112,11 @@ class QuestionRun:
             return self.skipped[index]
         if index in self.errors:
             kind, message = self.errors[index]
-            return (f"{message}, so it was stopped and skipped" if kind == "timeout"
-                    else f"raised {message}")
+            if kind == "timeout":      # the worker's words are English: say them again
+                message = say(N_("did not finish within %(seconds)s s"),
+                              seconds=f"{self.limits.statement:g}")
+                return say(N_("%(message)s, so it was stopped and skipped"), message=message)
+            return say(N_("raised %(message)s"), message=message)
         return None
 
 
@@ -120,7 +126,8 @@ class Grading:
     def __init__(self, path, cfg, lab, progress=None):
         self.path, self.cfg, self.lab, self.progress = Path(path), cfg, lab, progress
         self.start = time.monotonic()
-        self.result = GradingResult(submission=str(path))
+        i18n.use(cfg.lab.language)      # what students read, in the course's language
+        self.result = GradingResult(submission=str(path), language=cfg.lab.language)
         self.specs = {s.name: s for s in test_specs(cfg, lab)}
         self.program = None
         self.slices = {}               # graded class -> its Slice of the notebook
@@ -138,7 +145,8 @@ class Grading:
         try:
             nb = read_notebook(self.path)
         except NotebookError as e:
-            self.result = GradingResult.not_graded(self.path, self.specs.values(), str(e))
+            self.result = GradingResult.not_graded(self.path, self.specs.values(), str(e),
+                                                   self.cfg.lab.language)
             return False
         self.program = parse(nb, self.lab.grader_modules())
         self.result.problems.extend(self.program.problems)
@@ -174,12 +182,13 @@ class Grading:
         run = QuestionRun(unit, sl, self.limits[unit.id])
         inputs = {c.name: c.make_inputs(self.cfg.seeds.checks) for c in unit.checks}
         if sl.defined and not self.run_worker(sandbox, run, unit.checks, inputs):
-            return self.fail(unit, "not run: the time limit for the whole submission was "
-                                   "reached by earlier questions")
+            return self.fail(unit, N_("not run: the time limit for the whole submission was "
+                                      "reached by earlier questions"))
         run = self.regrade_with_runtime_bindings(sandbox, run, inputs)
         if not run.slice.defined:
-            return self.fail(unit, f"class {unit.graded_class} could not be graded: it is not "
-                                   "defined at the top level of a code cell of the notebook")
+            return self.fail(unit, N_("class %(cls)s could not be graded: it is not defined at "
+                                      "the top level of a code cell of the notebook"),
+                             cls=unit.graded_class)
         self.logs[unit.id] = {"report": run.report, "slice": run.slice.indices,
                               "skipped": sorted(run.skipped), "limits": asdict(run.limits),
                               "output": sandbox.log(unit.id, self.cfg.run.log_limit_kb * 1024),
@@ -190,7 +199,8 @@ class Grading:
         judged_from, worker_before = time.monotonic(), profile["worker"]
         for check in unit.checks:
             if undefined:
-                self.record(check, Verdict(False, undefined, plain=True))
+                self.record(check, Verdict(False, undefined, plain=True,
+                                           key="class could not be graded"))
             else:
                 verdict = self.verdict(check, inputs[check.name], run)
                 self.record(check, self.rerun_if_near(sandbox, run, check, verdict))
@@ -271,8 +281,8 @@ class Grading:
             died = _died_in(run.report, {s["index"] for s in statements})
             if died is None:
                 return True
-            run.skipped[died] = (f"{_fate(run.report, limits.statement)} when run, so it was "
-                                 "skipped")
+            run.skipped[died] = say(N_("%(fate)s when run, so it was skipped"),
+                                    fate=_fate(run.report, limits.statement))
         return True
 
     def note_time(self, question, worker, slice_report, probed):
@@ -298,10 +308,12 @@ class Grading:
         if not runs:
             return verdict
         if verdict.passed:
-            verdict.message += (f" (run {runs + 1} with other seeds; run 1 was close to the "
-                                f"threshold: {first.message})")
+            verdict.message += say(N_(" (run %(run)s with other seeds; run 1 was close to the "
+                                      "threshold: %(first)s)"), run=str(runs + 1),
+                                   first=first.message)
             return verdict
-        first.message += f" (and in {runs} more run(s) with other seeds)"
+        first.message += nsay(" (and in %(n)s more run with other seeds)",
+                              " (and in %(n)s more runs with other seeds)", runs)
         return first
 
     def note_failures(self, run):
@@ -318,22 +330,24 @@ class Grading:
         whys = [run.failed_statement(st.index) for st in binders]
         if binders and all(whys):
             last = binders[-1]
-            return (f"class {cls} could not be graded: its definition ({last.describe()}) "
-                    f"{whys[-1]}")
+            return say(N_("class %(cls)s could not be graded: its definition (%(statement)s) "
+                          "%(why)s"), cls=cls, statement=last.describe(), why=whys[-1])
         return None
 
     def verdict(self, check, inputs, run):
         got = run.probed.get(check.name)
         if got is None:
-            return Verdict(False, "the results of this question could not be read back")
+            key = N_("the results of this question could not be read back")
+            return Verdict(False, say(key), key=key)
         if got.error is not None:
-            return Verdict(False, self.explain(got.error, run), plain=True)
+            return Verdict(False, self.explain(got.error, run), plain=True,
+                           key=got.key or "error")
         try:
             return judged(check, inputs, got.outputs)
         except Exception as e:  # noqa: BLE001 - odd arrays must not stop grading
             self.logs.setdefault("judge_errors", []).append(traceback.format_exc())
-            return Verdict(False, f"the returned values could not be judged "
-                                  f"({type(e).__name__}: {e})")
+            key = N_("the returned values could not be judged (%(error)s)")
+            return Verdict(False, say(key, error=f"{type(e).__name__}: {e}"), key=key)
 
     def explain(self, error, run):
         """``error`` with, for a missing name, why it is missing."""
@@ -346,33 +360,40 @@ class Grading:
                   if name in st.binds and (why := run.failed_statement(st.index))]
         if failed:
             st, why = failed[-1]
-            note = (f"`{name}` would have been made by {st.describe()}, which {why}. A graded "
-                    "class should use only its inputs, imports, helper functions and constants, "
-                    "not what the notebook's experiments make")
+            note = say(N_("`%(name)s` would have been made by %(statement)s, which %(why)s. A "
+                          "graded class should use only its inputs, imports, helper functions "
+                          "and constants, not what the notebook's experiments make"),
+                       name=name, statement=st.describe(), why=why)
         elif name in self.lab.graded_classes:
-            note = (f"{name} is another graded class: it is graded on its own and is not "
-                    f"defined while {run.unit.graded_class} is graded")
+            note = say(N_("%(name)s is another graded class: it is graded on its own and is not "
+                          "defined while %(cls)s is graded"), name=name,
+                       cls=run.unit.graded_class)
         elif not binders:
-            note = f"no code cell defines `{name}` at the top level of the notebook"
+            note = say(N_("no code cell defines `%(name)s` at the top level of the notebook"),
+                       name=name)
         else:
             return error
-        return f"{error} - note: {note}"
+        return say(N_("%(error)s - note: %(note)s"), error=error, note=note)
 
     def record(self, check, verdict):
         self.result.tests.append(self.specs[check.name].result(
             verdict.passed, verdict.describe(), verdict.measured, verdict.threshold,
-            verdict.plain))
+            verdict.plain, key=verdict.key))
 
-    def fail(self, unit, message):
+    def fail(self, unit, key, **params):
+        """Every check of ``unit`` failed, saying the message ``key``."""
         for check in unit.checks:
-            self.record(check, Verdict(False, message))
+            self.record(check, Verdict(False, say(key, **params), key=key))
 
     def finish(self):
         for index, (why, questions) in sorted(self.failures.items()):
             st = self.program.statements[index]
-            defines = f" (it defines {', '.join(sorted(st.binds))})" if st.binds else ""
-            self.result.problems.append(f"{st.describe()}: {why}{defines}; graded without it: "
-                                        f"{', '.join(questions)}")
+            defines = say(N_(" (it defines %(names)s)"),
+                          names=", ".join(sorted(st.binds))) if st.binds else ""
+            self.result.problems.append(say(N_("%(statement)s: %(why)s%(defines)s; graded "
+                                               "without it: %(questions)s"),
+                                            statement=st.describe(), why=why, defines=defines,
+                                            questions=", ".join(questions)))
         self.result.staff["questions"] = self.logs
         self.result.staff["profile"] = self.profile
         self.result.execution_time = time.monotonic() - self.start

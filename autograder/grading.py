@@ -38,7 +38,8 @@ def grade_safely(notebook, cfg, **kwargs):
     except Exception:  # noqa: BLE001 - always a result
         error = traceback.format_exc()
     print(clean_text(f"grader error: {error}"), file=sys.stderr)
-    return GradingResult.grader_failed(clean_text(notebook), specs_of(cfg), error), GRADER_FAILED
+    return GradingResult.grader_failed(clean_text(notebook), specs_of(cfg), error,
+                                       cfg.lab.language), GRADER_FAILED
 
 
 def write_safely(result, path, cfg):
@@ -53,7 +54,8 @@ def write_safely(result, path, cfg):
         tb = traceback.format_exc()
         print(clean_text(f"could not write the results:\n{tb}"), file=sys.stderr)
     failed = GradingResult.grader_failed(clean_text(result.submission), specs_of(cfg),
-                                         clean_text(f"writing the results failed:\n{tb}"))
+                                         clean_text(f"writing the results failed:\n{tb}"),
+                                         cfg.lab.language)
     try:
         write_results(failed, path)
     except Exception as e:  # noqa: BLE001 - e.g. the folder is not writable

@@ -120,6 +120,8 @@ class Lab:
             "reference_modules": sorted(u.reference.partition(":")[0] for u in self.units),
             "parts": f"{self.settings.reference}:PARTS",
             "grader_root": str(grader_root),
+            # the language of the probes' messages to students (StudentError)
+            "language": [f"{self.settings.library}.i18n:set_language", self.settings.language],
         }
 
     def child_modules(self):

@@ -20,6 +20,9 @@ from pathlib import Path
 
 import jsonschema
 
+from .i18n import DEFAULT as DEFAULT_LANGUAGE
+from .i18n import LANGUAGES, N_, messages
+
 MAX_MESSAGE = 2000        # characters of one test's output
 MAX_PROBLEMS = 20
 MAX_RESULTS_BYTES = 1_000_000
@@ -110,15 +113,16 @@ class TestSpec:
     hidden: bool
     visibility: str
 
-    def result(self, passed, message, measured=None, threshold=None, plain=False):
+    def result(self, passed, message, measured=None, threshold=None, plain=False, key=""):
         return TestResult(name=self.name, question=self.question, title=self.title,
                           max_score=self.max_score, score=self.max_score if passed else 0.0,
                           passed=passed, message=message, hidden=self.hidden,
                           visibility=self.visibility, measured=measured, threshold=threshold,
-                          plain=plain)
+                          plain=plain, key=key)
 
 
-MEASURED = " (measured {:.3g}, threshold {:.3g})"   # appended by nndl.checks.core.Verdict.describe
+# appended by nndl.checks.core.Verdict.describe, in the grading's language
+MEASURED = N_("%(message)s (measured %(measured)s, threshold %(threshold)s)")
 
 
 @dataclass
@@ -136,24 +140,29 @@ class TestResult:
     measured: float = None
     threshold: float = None
     plain: bool = False     # the message holds text from student code: no Markdown
+    key: str = ""           # the diagnosis' message key (its English msgid): the same in every
+                            # language, what "most common mistakes" groups by
 
-    def student_output_md(self):
+    def student_output_md(self, language=DEFAULT_LANGUAGE):
         """The student's view in Markdown, or in plain text (see ``output_format``)."""
         if self.hidden:
-            return f"**{to_markdown(self.title)}**\n\n{'passed' if self.passed else 'failed'} " \
-                   "(hidden test)"
-        numbers = self.numbers_sentence()
+            outcome = messages(language).say(N_("passed (hidden test)") if self.passed
+                                             else N_("failed (hidden test)"))
+            return f"**{to_markdown(self.title)}**\n\n{outcome}"
+        numbers = self.numbers_sentence(language)
         if self.plain:
             return f"{self.title}\n{clip(self.headline)}" + (f"\n{numbers}" if numbers else "")
         return f"**{to_markdown(self.title)}**\n\n{to_markdown(clip(self.headline))}" + (
             f"\n\n{to_markdown(numbers)}" if numbers else "")
 
-    def numbers_sentence(self):
+    def numbers_sentence(self, language=DEFAULT_LANGUAGE):
         """The detail line under a diagnosis ("Measured: 6.81e-08; the check's
         limit: 1e-05."), or "" when the check measures nothing."""
         if self.numbers is None:
             return ""
-        return "Measured: {:.3g}; the check's limit: {:.3g}.".format(*self.numbers)
+        return messages(language).say(N_("Measured: %(measured)s; the check's limit: "
+                                         "%(threshold)s."), measured=f"{self.measured:.3g}",
+                                      threshold=f"{self.threshold:.3g}")
 
     @property
     def headline(self):
@@ -161,8 +170,14 @@ class TestResult:
         threshold that the engine appends to it (:attr:`numbers` has them)."""
         if self.measured is None or self.threshold is None:
             return self.message
-        suffix = MEASURED.format(self.measured, self.threshold)
-        return self.message[:-len(suffix)] if self.message.endswith(suffix) else self.message
+        for language in LANGUAGES:          # the suffix as Verdict.describe wrote it
+            template = messages(language).say(MEASURED, message="\0",
+                                              measured=f"{self.measured:.3g}",
+                                              threshold=f"{self.threshold:.3g}")
+            prefix, _, suffix = template.partition("\0")
+            if not prefix and self.message.endswith(suffix):
+                return self.message[:-len(suffix)]
+        return self.message
 
     @property
     def numbers(self):
@@ -185,23 +200,28 @@ class GradingResult:
     grader_error: str = None                       # set when the grader itself failed
     staff: dict = field(default_factory=dict)      # logs and details for staff only
     term: dict = None      # late penalty, adjustments, final score (autograder.term.scores)
+    language: str = DEFAULT_LANGUAGE               # of what the student reads ([lab] language)
 
     @classmethod
-    def not_graded(cls, submission, specs, message):
+    def not_graded(cls, submission, specs, message, language=DEFAULT_LANGUAGE):
         """Every test at zero because of the submission (no notebook, a broken
         file): the student's to fix, with ``message``."""
-        result = cls(submission=str(submission))
-        result.tests = [s.result(False, f"not graded: {message}") for s in specs]
+        result = cls(submission=str(submission), language=language)
+        key = N_("not graded: %(message)s")
+        result.tests = [s.result(False, messages(language).say(key, message=message), key=key)
+                        for s in specs]
         result.problems.append(message)
         return result
 
     @classmethod
-    def grader_failed(cls, submission, specs, error):
+    def grader_failed(cls, submission, specs, error, language=DEFAULT_LANGUAGE):
         """Every test at zero because the grader itself failed (``error`` is for
         staff only); students read "Autograder failed, contact staff"."""
-        result = cls(submission=str(submission), grader_error=str(error))
-        result.tests = [s.result(False, "Autograder failed, contact staff") for s in specs]
-        result.problems.append("Autograder failed, contact staff.")
+        say = messages(language).say
+        result = cls(submission=str(submission), grader_error=str(error), language=language)
+        key = N_("Autograder failed, contact staff")
+        result.tests = [s.result(False, say(key), key=key) for s in specs]
+        result.problems.append(say(N_("Autograder failed, contact staff.")))
         return result
 
     @property
@@ -223,7 +243,9 @@ class GradingResult:
         """The top-level summary in Markdown: the total, one line per question with
         its first visible problem, then the notes about the notebook (escaped:
         they quote the notebook)."""
-        lines = [f"**Total: {self.score:g} / {self.max_score:g}**", ""]
+        say, nsay = messages(self.language).say, messages(self.language).nsay
+        lines = [say(N_("**Total: %(score)s / %(max_score)s**"), score=f"{self.score:g}",
+                     max_score=f"{self.max_score:g}"), ""]
         for q, (got, out_of) in self.question_scores().items():
             failed = [t for t in self.tests if t.question == q and not t.passed]
             visible = [t for t in failed if not t.hidden]
@@ -231,13 +253,14 @@ class GradingResult:
             if visible:
                 hint = f" - {to_markdown(clip(visible[0].message, 200), visible[0].plain)}"
             elif failed:
-                hint = f" - {len(failed)} hidden test(s) failed"
+                hint = nsay(" - %(n)s hidden test failed", " - %(n)s hidden tests failed",
+                            len(failed))
             lines.append(f"- {q}: {got:g} / {out_of:g}{hint}")
         if self.problems:
-            lines += ["", "**Notes about your notebook**", ""]
+            lines += ["", say(N_("**Notes about your notebook**")), ""]
             lines += [f"- {md_escape(clip(p, 500))}" for p in self.problems[:MAX_PROBLEMS]]
         if self.grader_error:
-            lines += ["", "Autograder failed, contact staff."]
+            lines += ["", say(N_("Autograder failed, contact staff."))]
         return "\n".join(lines)
 
     def term_md(self):
@@ -245,18 +268,25 @@ class GradingResult:
         ("" when none applies)."""
         if not self.term:
             return ""
+        say = messages(self.language).say
         lines = ["", ""]
         late = self.term.get("late")
         if late:
             lines.append(f"- {md_escape(late['note'])}"
-                         + (f" Late penalty: -{late['points']:g} points." if late["points"]
-                            else ""))
+                         + (say(N_(" Late penalty: -%(points)s points."),
+                                points=f"{late['points']:g}") if late["points"] else ""))
         for a in self.term.get("adjustments", []):
-            where = f" to {a['question']}" if a["question"] else ""
-            reason = f" Reason: {md_escape(a['reason'])}" if a["reason"] else ""
-            lines.append(f"- Adjustment by the course staff{where}: {a['change']}.{reason}")
+            reason = say(N_(" Reason: %(reason)s"), reason=md_escape(a["reason"])) \
+                if a["reason"] else ""
+            lines.append("- " + (say(N_("Adjustment by the course staff to %(question)s: "
+                                        "%(change)s.%(reason)s"), question=a["question"],
+                                     change=str(a["change"]), reason=reason) if a["question"]
+                                 else say(N_("Adjustment by the course staff: "
+                                             "%(change)s.%(reason)s"),
+                                          change=str(a["change"]), reason=reason)))
         if self.term.get("final") is not None:
-            lines += ["", f"**Final score: {self.term['final']:g} / {self.term['max']:g}**"]
+            lines += ["", say(N_("**Final score: %(score)s / %(max_score)s**"),
+                              score=f"{self.term['final']:g}", max_score=f"{self.term['max']:g}")]
         return "\n".join(lines)
 
     def to_text(self):
@@ -301,7 +331,8 @@ class GradingResult:
                 {"name": t.name, "name_format": "text", "number": number, "tags": [t.question],
                  "score": round(t.score, 4), "max_score": t.max_score,
                  "status": "passed" if t.passed else "failed",
-                 "output": t.student_output_md(), "output_format": t.output_format,
+                 "output": t.student_output_md(self.language),
+                 "output_format": t.output_format,
                  "visibility": t.visibility}
                 for t, number in zip(self.tests, self.numbers())
             ],
@@ -311,6 +342,7 @@ class GradingResult:
         return {"submission": self.submission, "score": self.score,
                 "execution_time": round(self.execution_time, 2),
                 "grader_error": self.grader_error, "problems": self.problems,
+                "language": self.language,
                 "tests": [asdict(t) for t in self.tests], **self.staff, "term": self.term}
 
 

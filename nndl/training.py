@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from .i18n import N_, say
 from .metrics import accuracy_logits
 
 
@@ -35,6 +36,6 @@ def train_model(X_train, y_train, X_test, y_test, model, optimizer, loss_fn,
     result.train_acc = float(accuracy_logits(model(X_train, *args), y_train).item())
     result.test_acc = float(accuracy_logits(model(X_test, *args), y_test).item())
     if verbose:
-        print(f"train accuracy: {result.train_acc:.3f}")
-        print(f"test accuracy:  {result.test_acc:.3f}")
+        print(say(N_("train accuracy: %(accuracy)s"), accuracy=f"{result.train_acc:.3f}"))
+        print(say(N_("test accuracy:  %(accuracy)s"), accuracy=f"{result.test_acc:.3f}"))
     return result

@@ -129,7 +129,8 @@ def test_child_side_files_exclude_the_hidden_checks(tmp_path, lab):
     assert not [f for f in files if f.startswith(("autograder/config", "autograder/engine",
                                                   "autograder/gradescope", "autograder/lab"))
                 or f.endswith("grading.py")]
-    assert all(f.endswith(".py") for f in files)
+    assert all(f.endswith(".py") for f in files if not f.startswith("nndl/locale/"))
+    assert "nndl/locale/zh_CN/LC_MESSAGES/nndl.mo" in files    # the probes' messages
     # a child-side module that imports a question's hidden checks is refused
     fake = tmp_path / "src"
     shutil.copytree(ROOT / "autograder", fake / "autograder",

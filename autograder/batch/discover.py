@@ -30,6 +30,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..i18n import N_, say
 from ..notebook import MAX_NOTEBOOK_BYTES, choose_notebook, ignored, zip_notebooks
 from .store import CLASS_FILES
 
@@ -70,18 +71,20 @@ class Submission:
         except (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, NotImplementedError,
                 zlib.error, EOFError, OSError, ValueError, KeyError) as e:
             status = "unreadable" if self.member is None else "bad_zip"
-            raise SubmissionError(status, f"cannot read {self.source}: {e}") from None
+            raise SubmissionError(status, say(N_("cannot read %(source)s: %(error)s"),
+                                              source=self.source, error=str(e))) from None
 
 
 def _read_capped(stream, declared_size):
     with stream:
         if declared_size > MAX_NOTEBOOK_BYTES:
-            raise SubmissionError("too_large", f"the notebook is {declared_size / 2**20:.0f} MB, "
-                                               f"more than {MAX_NOTEBOOK_BYTES / 2**20:.0f} MB")
+            raise SubmissionError("too_large", say(
+                N_("the notebook is %(size)s MB, more than %(limit)s MB"),
+                size=f"{declared_size / 2**20:.0f}", limit=f"{MAX_NOTEBOOK_BYTES / 2**20:.0f}"))
         data = stream.read(MAX_NOTEBOOK_BYTES + 1)
     if len(data) > MAX_NOTEBOOK_BYTES:
-        raise SubmissionError("too_large", "the notebook is larger than "
-                                           f"{MAX_NOTEBOOK_BYTES / 2**20:.0f} MB")
+        raise SubmissionError("too_large", say(N_("the notebook is larger than %(limit)s MB"),
+                                               limit=f"{MAX_NOTEBOOK_BYTES / 2**20:.0f}"))
     return data
 
 
@@ -89,13 +92,17 @@ def _choose(sub, names, expected, where):
     """The notebook to grade among ``names`` (:func:`choose_notebook`), with a note for
     the gradebook in ``sub``; None, with ``sub``'s status saying why, if there is none."""
     if not names:
-        sub.status, sub.message = "no_notebook", f"no .ipynb file in the {where}"
+        sub.status, sub.message = "no_notebook", say(
+            N_("no .ipynb file in the folder") if where == "folder"
+            else N_("no .ipynb file in the zip"))
         return None
     chosen = choose_notebook(names, expected)
     if chosen is None:
-        sub.status, sub.message = "multiple_notebooks", f"several notebooks: {', '.join(names)}"
+        sub.status, sub.message = "multiple_notebooks", say(
+            N_("several notebooks: %(names)s"), names=", ".join(names))
     elif len(names) > 1:
-        sub.message = f"several notebooks ({', '.join(names)}); only {chosen} was graded"
+        sub.message = say(N_("several notebooks (%(names)s); only %(chosen)s was graded"),
+                          names=", ".join(names), chosen=chosen)
     return chosen
 
 
@@ -127,7 +134,8 @@ def _from_zip(root, path, expected):
     try:
         names = zip_notebooks(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as e:
-        sub.status, sub.message = "bad_zip", f"not a valid zip file: {e}"
+        sub.status, sub.message = "bad_zip", say(N_("not a valid zip file: %(error)s"),
+                                                 error=str(e))
         return sub
     chosen = _choose(sub, names, expected, "zip")
     if chosen is not None:
@@ -147,8 +155,8 @@ def submission(root, entry, expected=None):
     if suffix == ZIP:
         return _from_zip(root, entry, expected)
     return Submission(entry.stem or entry.name, entry.name, path=entry, status=NOT_A_NOTEBOOK,
-                      message=f"{entry.name} is not a notebook (.ipynb), a zip or a folder: "
-                              "nothing was graded")
+                      message=say(N_("%(name)s is not a notebook (.ipynb), a zip or a "
+                                     "folder: nothing was graded"), name=entry.name))
 
 
 def discover(root, exclude=(), expected=None):
@@ -180,7 +188,8 @@ def discover(root, exclude=(), expected=None):
         else:
             subs.append(same[0])
         if others:
-            note = f"also found, not graded: {', '.join(o.source for o in others)}"
+            note = say(N_("also found, not graded: %(sources)s"),
+                       sources=", ".join(o.source for o in others))
             subs[-1].message = "; ".join(m for m in (subs[-1].message, note) if m)
     return subs, skipped
 

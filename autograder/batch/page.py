@@ -20,6 +20,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from .. import __version__
+from ..i18n import DEFAULT as ENGLISH
+from ..i18n import messages
 from ..lab import load_lab
 from ..paths import REPOSITORY
 from ..results import clip
@@ -55,9 +57,13 @@ class QuestionTitle:
     @property
     def heading(self):
         """"Q4 · Gradient descent with weight decay (BatchGD)"."""
+        return self.heading_in(messages(ENGLISH).say)
+
+    def heading_in(self, say):
+        """:attr:`heading` with the title said by ``say`` (a language's translator)."""
         if not self.title:
             return f"Q{self.number} · {self.graded_class}"
-        return f"Q{self.number} · {self.title} ({self.graded_class})"
+        return f"Q{self.number} · {say(self.title)} ({self.graded_class})"
 
 
 @dataclass(frozen=True)
@@ -69,9 +75,12 @@ class Context:
     config_sha256: str = ""        # its first DIGEST_CHARS hex digits
     questions: dict = field(default_factory=dict)   # question id -> QuestionTitle
 
-    def heading(self, question):
+    def heading(self, question, say=None):
+        """The question's heading, its title in ``say``'s language (default English)."""
         known = self.questions.get(question)
-        return known.heading if known else question
+        if not known:
+            return question
+        return known.heading_in(say) if say else known.heading
 
     @staticmethod
     def now():
@@ -137,6 +146,10 @@ def _environment():
 
 def render(template, context=None, **values):
     """The page ``template`` (a file of ``templates/``) filled with ``values``
-    and the footer of ``context`` (a :class:`Context`; none: the version only)."""
+    and the footer of ``context`` (a :class:`Context`; none: the version only).
+    ``lang`` and ``_`` (its translator, ``_("msgid", name=value)``): the page's
+    language, English unless given (the student's feedback gives its own)."""
+    values.setdefault("lang", ENGLISH)
+    values.setdefault("_", messages(values["lang"]).say)
     return _environment().get_template(template).render(
         page=context or Context(), made=Context.now(), **values)

@@ -23,6 +23,9 @@ MAX_NAMES = 12         # student ids listed per diagnosis; more are counted
 MAX_EXAMPLE = 1000     # characters of a diagnosis's example message
 STUB = re.compile(r"not implemented")                 # nndl.checks.core.call_student's words
 NOT_RUN = ("not graded:", "Autograder failed")        # GradingResult.not_graded / grader_failed
+# The same by message key (results in any language; the words above: results without keys)
+STUB_KEYS = ("%(what)s is not implemented yet", "%(what)s returned %(value)s: not implemented yet?")
+NOT_RUN_KEYS = ("not graded: %(message)s", "Autograder failed, contact staff")
 
 
 def _image(png, alt="plot"):
@@ -101,12 +104,13 @@ def _tests(graded):
                                         "% of students passing")}
 
 
-def _kind(message):
+def _kind(message, key=""):
     """How a failed test's message is counted: a stub, a test that did not run
-    (the notebook could not be read, the grader failed), or a diagnosis."""
-    if STUB.search(message):
+    (the notebook could not be read, the grader failed), or a diagnosis; by its
+    message ``key`` when it has one (in any language), else by its English words."""
+    if key in STUB_KEYS or (not key and STUB.search(message)):
         return "stub"
-    if message.startswith(NOT_RUN):
+    if key in NOT_RUN_KEYS or (not key and message.startswith(NOT_RUN)):
         return "not_run"
     return "diagnosis"
 
@@ -127,14 +131,17 @@ def _diagnoses(graded, context):
         for t in e.result.tests:
             if t.passed:
                 continue
-            kind = _kind(t.headline)
+            kind = _kind(t.headline, t.key)
             if kind != "diagnosis":
                 who = apart.setdefault(t.question, {}).setdefault(kind, [])
                 if e.sid not in who:
                     who.append(e.sid)
                 continue
+            # by the diagnosis' message key: one mistake is one group in any language
+            # (results without a key: by the message, its numbers masked)
             group = found.setdefault(t.question, {}).setdefault(
-                _pattern(t.headline), {"tests": [], "students": [], "example": t.headline})
+                t.key or _pattern(t.headline),
+                {"tests": [], "students": [], "example": t.headline})
             if t.name not in group["tests"]:
                 group["tests"].append(t.name)
             if e.sid not in group["students"]:

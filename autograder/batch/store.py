@@ -19,6 +19,7 @@ import json
 import time
 from pathlib import Path
 
+from ..i18n import DEFAULT as DEFAULT_LANGUAGE
 from .feedback import render_feedback
 from .page import context_of
 from ..results import (GradingResult, TestResult, write_json_atomic, write_results,
@@ -75,11 +76,12 @@ def load_result(out, sid):
     """The GradingResult saved for ``sid`` (from the staff sidecar)."""
     staff = json.loads((Path(out) / sid / "results.staff.json").read_text(encoding="utf-8"))
     fields = {"submission", "score", "grader_error", "problems", "tests", "execution_time",
-              "term"}
+              "term", "language"}
     result = GradingResult(submission=staff.get("submission", sid),
                            tests=[TestResult(**t) for t in staff.get("tests", [])],
                            problems=list(staff.get("problems", [])),
                            grader_error=staff.get("grader_error"), term=staff.get("term"),
+                           language=staff.get("language", DEFAULT_LANGUAGE),
                            staff={k: v for k, v in staff.items() if k not in fields})
     result.execution_time = staff.get("execution_time") or 0.0
     return result

@@ -23,6 +23,7 @@ from tqdm import tqdm
 from ..config import DEFAULT_CONFIG, grading_bytes, load_config
 from ..engine import GraderError, choose_device
 from ..errors import ExitCode
+from ..i18n import use as use_language
 from ..lab import load_lab
 from ..notebook import NotebookError, class_sources, parse, read_notebook
 from ..paths import REPOSITORY
@@ -231,6 +232,7 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
     config_path = Path(args.config or DEFAULT_CONFIG)
     cfg = load_config(config_path)
     lab = load_lab(cfg)
+    use_language(cfg.lab.language)     # the notes about submissions, for the students
     config_file_bytes = config_path.read_bytes()
     config_bytes = grading_bytes(config_file_bytes)       # [late] edits regrade nothing
     out = Path(args.out)

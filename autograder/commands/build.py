@@ -8,7 +8,10 @@ What ``build(out_root)`` writes (and ``main()`` writes into the repository)::
 
     student_template/<notebook>         student notebook (stubs, no solutions), otter's
     student_template/tests/*.py         otter's public test files (grader.check reads them)
-    student_template/nndl/**.py         a copy of the course library, marked GENERATED
+    student_template/nndl/**.py, *.mo   a copy of the course library (with its compiled
+                                        message catalogs), marked GENERATED; for a
+                                        ``[lab] language`` other than English, also
+                                        ``nndl/_language.py`` (the self-checks' language)
     student_template/README.md          from assignment/student_files/
     student_template/requirements.txt   from assignment/student_files/
     solutions/<notebook>                the solution notebook, clean: otter's markup
@@ -26,6 +29,12 @@ running the build twice gives byte-identical files. Both notebooks get a cell
 just before otter's export cell that runs ``nndl.notebook.check_saved()``
 (what the grader will not see in the saved file). The result does not
 depend on the current working directory.
+
+Language (``grading.toml``'s ``[lab] language``): for ``zh-CN`` every markdown
+cell of both notebooks (the master's and those otter adds) is replaced by its
+translation from ``assignment/locale/zh_CN/LC_MESSAGES/notebook.mo``, keyed by
+the English text (code cells are not translated); a cell without a
+translation stops the build. The repository keeps the English build.
 """
 
 from __future__ import annotations
@@ -40,7 +49,11 @@ import tempfile
 
 import nbformat
 
+from nndl.i18n import DEFAULT as ENGLISH
+from nndl.i18n import translations
+
 from ..config import load_config
+from ..errors import ExitCode
 from ..paths import REPOSITORY
 
 REPO = REPOSITORY
@@ -88,8 +101,33 @@ def normalize_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
-def write_notebook(src: pathlib.Path, dst: pathlib.Path, clean=False) -> None:
-    nb = normalize_notebook(nbformat.read(str(src), as_version=4))
+class BuildError(Exception):
+    """The notebook cannot be built as configured (a missing translation)."""
+
+
+NOTEBOOK_DOMAIN = "notebook"          # assignment/locale/<lang>/LC_MESSAGES/notebook.mo
+LANGUAGE_MODULE = "_language.py"      # in the student's copy of the library
+
+
+def translate_markdown(nb: nbformat.NotebookNode, language: str) -> nbformat.NotebookNode:
+    """Every non-blank markdown cell of ``nb`` in ``language`` (in place)."""
+    if language == ENGLISH:
+        return nb
+    catalog = translations(language, NOTEBOOK_DOMAIN, REPO / "assignment" / "locale")
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.strip():
+            text = catalog.gettext(cell.source)
+            if text == cell.source:
+                raise BuildError(f"no {language} translation of the markdown cell "
+                                 f"{cell.source.splitlines()[0][:60]!r}: run "
+                                 "python scripts/i18n.py update, translate, compile")
+            cell.source = text
+    return nb
+
+
+def write_notebook(src: pathlib.Path, dst: pathlib.Path, clean=False,
+                   language=ENGLISH) -> None:
+    nb = translate_markdown(normalize_notebook(nbformat.read(str(src), as_version=4)), language)
     if clean:
         clean_solution(nb)
     add_check_saved(nb)
@@ -100,16 +138,23 @@ def write_notebook(src: pathlib.Path, dst: pathlib.Path, clean=False) -> None:
 
 
 def library_files(src: pathlib.Path) -> list[pathlib.Path]:
-    """The *.py files of the library ``src`` (recursively, no __pycache__), relative."""
-    return sorted(p.relative_to(src) for p in src.rglob("*.py") if "__pycache__" not in p.parts)
+    """The *.py files and compiled message catalogs (*.mo) of the library ``src``
+    (recursively, no __pycache__), relative."""
+    return sorted(p.relative_to(src) for pattern in ("*.py", "*.mo") for p in src.rglob(pattern)
+                  if "__pycache__" not in p.parts)
 
 
-def copy_library(src: pathlib.Path, dst: pathlib.Path) -> None:
-    """Copy the library ``src`` to ``dst``, with the GENERATED marker."""
+def copy_library(src: pathlib.Path, dst: pathlib.Path, language=ENGLISH) -> None:
+    """Copy the library ``src`` to ``dst``, with the GENERATED marker and, for
+    a language other than English, the module that sets it."""
     for rel in library_files(src):
         (dst / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src / rel, dst / rel)
     (dst / GENERATED).write_text(GENERATED_TEXT, encoding="utf-8")
+    if language != ENGLISH:
+        (dst / LANGUAGE_MODULE).write_text(
+            '"""Written by grade.py build: the language of the self-checks."""\n\n'
+            f'LANGUAGE = "{language}"\n', encoding="utf-8")
 
 
 def clean_solution(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -170,7 +215,7 @@ def build(out_root: pathlib.Path, lab=None) -> list[pathlib.Path]:
     """
     if lab is None:
         lab = load_config().lab
-    name, library = lab.notebook, lab.library
+    name, library, language = lab.notebook, lab.library, lab.language
     out_root = pathlib.Path(out_root).resolve()
     student = out_root / "student_template"
     solutions = out_root / "solutions"
@@ -181,22 +226,29 @@ def build(out_root: pathlib.Path, lab=None) -> list[pathlib.Path]:
             shutil.rmtree(stale, ignore_errors=True)
 
         for kind, folder in (("student", student), ("autograder", solutions)):
-            write_notebook(dist / kind / name, folder / name, clean=folder == solutions)
+            write_notebook(dist / kind / name, folder / name, clean=folder == solutions,
+                           language=language)
             copy_tests(dist / kind / "tests", folder / "tests")
 
-    copy_library(REPO / library, student / library)
+    copy_library(REPO / library, student / library, language)
     for static in ("README.md", "requirements.txt"):
         shutil.copyfile(STUDENT_FILES / static, student / static)
 
     return sorted([student / name, solutions / name, student / "README.md",
                    student / "requirements.txt", student / library / GENERATED,
                    *(student / "tests").glob("*.py"), *(solutions / "tests").glob("*.py"),
-                   *(student / library / rel for rel in library_files(REPO / library))])
+                   *(student / library / rel for rel in library_files(REPO / library)),
+                   *([student / library / LANGUAGE_MODULE] if language != ENGLISH else [])])
 
 
 def main(out=None, config=None):
     """``grade.py build [--out DIR]``: rebuild into the repository (or ``DIR``)."""
     out_root = pathlib.Path(out) if out else REPO
-    for path in build(out_root, load_config(config).lab):
+    try:
+        written = build(out_root, load_config(config).lab)
+    except BuildError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return ExitCode.USAGE
+    for path in written:
         print(path.relative_to(out_root.resolve()))
     return 0

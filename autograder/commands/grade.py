@@ -19,6 +19,7 @@ from ..batch.page import context_of
 from ..config import load_config
 from ..errors import ExitCode
 from ..grading import grade_safely, specs_of, write_safely
+from ..i18n import use as use_language
 from ..lab import load_lab
 from ..results import GradingResult, clean_text, write_text_atomic
 
@@ -49,7 +50,8 @@ def grade_submission(path, results, cfg, device=None, lab=None):
             sub.status, sub.message = e.status, e.message
             notebook = None
         if notebook is None:
-            result, code = GradingResult.not_graded(sub.source, specs_of(cfg), sub.message), 0
+            result, code = GradingResult.not_graded(sub.source, specs_of(cfg), sub.message,
+                                                    cfg.lab.language), 0
         else:
             result, code = grade_safely(notebook, cfg, device=device, lab=lab)
             result.submission = str(path) if notebook == path else sub.source
@@ -63,6 +65,7 @@ def main(notebook, results=None, out=None, config=None, device=None, quiet=False
     ``out``/<id>/ as a batch does; print the summary, or with ``quiet`` the total."""
     cfg = load_config(config)
     lab = load_lab(cfg)    # a config that does not match the lab is the instructor's to fix
+    use_language(cfg.lab.language)     # the notes about the submission, for the student
     path = Path(notebook)
     found = submission(path.parent, path, cfg.lab.notebook)
     if path.is_dir() and found.status == "multiple_notebooks":     # a class, most likely

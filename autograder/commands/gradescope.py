@@ -17,6 +17,7 @@ The zip holds, at its top level (Gradescope unzips it into
     autograder/grading.toml    the grading config (or --config's file)
     autograder/calibration/*.json   the calibration (the questions' time limits)
     <library>/**.py     the lab's course library (public checks, probes), [lab] library
+    **/locale/**.mo     the compiled message catalogs ([lab] language: what students read)
     BUILD_INFO.json     the commit it was built from and each file's sha256
 
 Entries are sorted with fixed timestamps, so the same tree gives the same zip.
@@ -43,7 +44,8 @@ ENGINE = __name__.split(".")[0]
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 
 
-PACKAGE_SUFFIXES = {".py", ".json", ".toml"}   # code, calibration data (time limits), config
+PACKAGE_SUFFIXES = {".py", ".json", ".toml", ".mo"}   # code, calibration data (time limits),
+                                                       # config, compiled message catalogs
 
 
 def package_files(packages, repo=REPO):

@@ -158,6 +158,8 @@ def child_side_files(source_root, lab):
         parts = module.split(".")
         todo += [".".join(parts[:i]) for i in range(1, len(parts))]   # parent packages
         todo += _imported_modules(path, module, local)
+    for tree in trees:       # compiled message catalogs (the probes' messages to students)
+        files |= {p.relative_to(root).as_posix() for p in (root / tree).rglob("*.mo")}
     private = set(PARENT_ONLY) | set(lab.parent_only_files())
     leaked = sorted(f for f in files if f.startswith(tuple(private)))
     if leaked:

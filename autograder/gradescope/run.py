@@ -39,9 +39,11 @@ import zipfile
 from contextlib import suppress
 from pathlib import Path, PurePosixPath
 
+from .. import i18n
 from ..config import load_config
 from ..errors import ExitCode
 from ..grading import grade_safely, specs_of, write_safely
+from ..i18n import N_, say
 from ..notebook import MAX_NOTEBOOK_BYTES, choose_notebook, ignored, zip_notebooks
 from ..paths import REPOSITORY
 from ..results import GradingResult, clean_text, write_results
@@ -78,8 +80,8 @@ def find_notebook(submission_dir, expected, extract_dir=None):
     copied into ``extract_dir``."""
     submission_dir = Path(submission_dir)
     if not submission_dir.is_dir():
-        return None, "No submission folder was found: upload your notebook " \
-                     f"{expected} again."
+        return None, say(N_("No submission folder was found: upload your notebook "
+                            "%(expected)s again."), expected=expected)
     files, zips = [], []
     for p in sorted(submission_dir.rglob("*")):
         rel = p.relative_to(submission_dir)
@@ -91,22 +93,25 @@ def find_notebook(submission_dir, expected, extract_dir=None):
             zips += [(f"{rel}/{m}", p, m) for m in _zip_members(p)]
     found = files or zips
     if not found:
-        return None, f"No notebook (.ipynb file) was found in your submission: upload {expected}."
+        return None, say(N_("No notebook (.ipynb file) was found in your submission: upload "
+                            "%(expected)s."), expected=expected)
     names = ", ".join(f[0] for f in found)
     chosen_name = choose_notebook([f[0] for f in found], expected)
     if chosen_name is None:
-        return None, (f"Several notebooks were submitted ({names}) and it is not clear which "
-                      f"to grade: submit only {expected}.")
+        return None, say(N_("Several notebooks were submitted (%(names)s) and it is not clear "
+                            "which to grade: submit only %(expected)s."), names=names,
+                         expected=expected)
     _, path, member = next(f for f in found if f[0] == chosen_name)
-    note = (f"Several notebooks were submitted ({names}); only {chosen_name} was graded."
-            if len(found) > 1 else None)
+    note = (say(N_("Several notebooks were submitted (%(names)s); only %(chosen)s was graded."),
+                names=names, chosen=chosen_name) if len(found) > 1 else None)
     if member is not None:
         if extract_dir is None:
             extract_dir = tempfile.mkdtemp(prefix="nndl-submission-")
         try:
             path = _extract_member(path, member, extract_dir)
         except (zipfile.BadZipFile, OSError, ValueError, RuntimeError, NotImplementedError) as e:
-            return None, f"The notebook {chosen_name} could not be read from the zip ({e})."
+            return None, say(N_("The notebook %(chosen)s could not be read from the zip "
+                                "(%(error)s)."), chosen=chosen_name, error=str(e))
     return path, note
 
 
@@ -160,15 +165,17 @@ def parse_args(argv):
 
 
 def _failed(submission, cfg, error):
-    return GradingResult.grader_failed(submission, specs_of(cfg) if cfg else [], error)
+    return GradingResult.grader_failed(submission, specs_of(cfg) if cfg else [], error,
+                                       cfg.lab.language if cfg else "en")
 
 
 def _grade(submission, cfg, expected, scratch):
     """The result of the submission in ``submission`` (the student's fault when
     there is no notebook to grade), and the isolation's description."""
+    i18n.use(cfg.lab.language)           # the notes about the submission, for the student
     notebook, note = find_notebook(submission, expected or cfg.lab.notebook, extract_dir=scratch)
     if notebook is None:
-        return GradingResult.not_graded(submission, specs_of(cfg), note), 0, None
+        return GradingResult.not_graded(submission, specs_of(cfg), note, cfg.lab.language), 0, None
     with Isolation(REPOSITORY, cfg) as iso:
         info = iso.describe()
         result, code = grade_safely(notebook, cfg, sandbox_factory=iso.factory,

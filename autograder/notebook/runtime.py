@@ -34,6 +34,8 @@ from dataclasses import replace
 from nndl.notebook import Program, Slice, slice_for
 from nndl.notebook.statements import analyse
 
+from ..i18n import N_, nsay, say
+
 DYNAMIC_CALLS = frozenset({"exec", "eval", "compile"})
 NAMESPACE_CALLS = frozenset({"globals", "vars", "locals"})   # at the top level: the globals
 NAMESPACE_WRITES = frozenset({"update", "setdefault", "__setitem__"})
@@ -215,11 +217,12 @@ def with_runtime_bindings(program, sl, missing, others=frozenset()):
 def runtime_note(question, names, binders):
     """The student's note: ``question`` was graded with the statements
     ``binders`` because no plain statement defines ``names``, and what to do."""
-    shown = "; ".join(st.describe() for st in binders[:MAX_BINDERS_NAMED])
+    shown = say(N_("; ")).join(st.describe() for st in binders[:MAX_BINDERS_NAMED])
     if len(binders) > MAX_BINDERS_NAMED:
-        shown += f"; and {len(binders) - MAX_BINDERS_NAMED} more"
+        shown += nsay("; and %(n)s more", "; and %(n)s more", len(binders) - MAX_BINDERS_NAMED)
     quoted = ", ".join(f"`{n}`" for n in names)
-    return (f"{question} was graded with the statements that bind names at run time "
-            f"({shown}), because no plain statement of the notebook defines {quoted}: "
-            f"define {quoted} with a plain assignment, def or class at the top level of a "
-            "code cell so that the grader sees it.")
+    return say(N_("%(question)s was graded with the statements that bind names at run time "
+                  "(%(shown)s), because no plain statement of the notebook defines %(names)s: "
+                  "define %(names)s with a plain assignment, def or class at the top level of "
+                  "a code cell so that the grader sees it."), question=question, shown=shown,
+               names=quoted)

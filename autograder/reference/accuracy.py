@@ -12,6 +12,8 @@ hyper-parameters (the book's: p = 0.3, lambda = 0.7, beta = 0.001).
 import numpy as np
 
 from nndl.checks.core import Verdict, output
+
+from ..i18n import N_, say
 from nndl.data import moons_arrays
 
 PROBE = f"{__package__}.training:train"     # sandbox side, never imported here
@@ -64,15 +66,21 @@ def judge(inputs, outputs, train_threshold, test_threshold):
     train_logits = output(outputs, "train_logits", y_train.shape)
     test_logits = output(outputs, "test_logits", y_test.shape)
     if not (np.all(np.isfinite(train_logits)) and np.all(np.isfinite(test_logits))):
-        return Verdict(False, "training diverged: the logits contain NaN or inf")
+        key = N_("training diverged: the logits contain NaN or inf")
+        return Verdict(False, say(key), key=key)
     acc_train, acc_test = accuracy(train_logits, y_train), accuracy(test_logits, y_test)
-    msg = (f"after {int(inputs['iterations'])} iterations: train accuracy {acc_train:.2f} "
-           f"(needs >= {train_threshold:.2f}), test accuracy {acc_test:.2f} "
-           f"(needs >= {test_threshold:.2f})")
     margin = min(acc_train - train_threshold, acc_test - test_threshold)
     passed = margin >= 0
-    return Verdict(passed, msg if passed else "the model does not learn: " + msg, margin, 0.0,
-                   near=not passed and margin > -NEAR)
+    key = (N_("after %(iterations)s iterations: train accuracy %(train)s (needs >= "
+              "%(train_threshold)s), test accuracy %(test)s (needs >= %(test_threshold)s)")
+           if passed else
+           N_("the model does not learn: after %(iterations)s iterations: train accuracy "
+              "%(train)s (needs >= %(train_threshold)s), test accuracy %(test)s (needs >= "
+              "%(test_threshold)s)"))
+    msg = say(key, iterations=str(int(inputs["iterations"])), train=f"{acc_train:.2f}",
+              train_threshold=f"{train_threshold:.2f}", test=f"{acc_test:.2f}",
+              test_threshold=f"{test_threshold:.2f}")
+    return Verdict(passed, msg, margin, 0.0, near=not passed and margin > -NEAR, key=key)
 
 
 def check(question, slot, settings, **hyper):
@@ -89,5 +97,5 @@ def check(question, slot, settings, **hyper):
     def judge_it(inputs, outputs):
         return judge(inputs, outputs, settings.train_threshold, settings.test_threshold)
 
-    return question.check("accuracy", f"the MLP trained with your {question.graded_class} learns",
-                          PROBE, make, judge_it, rerun)
+    return question.check("accuracy", N_("the MLP trained with your %(cls)s learns"),
+                          PROBE, make, judge_it, rerun, cls=question.graded_class)

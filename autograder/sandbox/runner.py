@@ -23,8 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GraderFault
+from ..i18n import N_, say
 from ..limits import Limits, Speed
 from ..paths import REPOSITORY
+from .child import LOAD_STRETCH
 from .preflight import Preflight
 from .processes import die_with_parent, kill_tree
 from .protocol import SETUP_READY, Outcome
@@ -54,6 +56,7 @@ class ProbeResult:
     error: str = None
     sandbox_note: str = ""     # what the worker says it restricted (staff only)
     seconds: float = 0.0       # the probe's run time, as the worker measured it
+    key: str = ""              # the error's message key (a StudentError's English msgid)
 
 
 def child_root():
@@ -240,7 +243,7 @@ class Sandbox:
         try:
             self.proc.stdin.write((json.dumps(request) + "\n").encode())
             self.proc.stdin.flush()
-            line = self._readline(wall_limit + REPLY_SLACK)
+            line = self._readline(wall_limit * LOAD_STRETCH + REPLY_SLACK)
         except (BrokenPipeError, OSError):
             line = None
         try:
@@ -346,17 +349,20 @@ class Sandbox:
     def _collect(self, c, report):
         status_path, out_path = Path(c["status"]), Path(c["output"])
         if not status_path.exists() or status_path.stat().st_size == 0:   # opened, not written
-            return ProbeResult(error=_fate(report))
+            key, message = _fate(report)
+            return ProbeResult(error=message, key=key)
         try:
             status = json.loads(status_path.read_text(encoding="utf-8", errors="replace")[:200_000])
             if not isinstance(status, dict):
                 raise ValueError
         except Exception:  # noqa: BLE001 - written by the worker: anything may be in it
-            return ProbeResult(error="the check's status could not be read")
+            return ProbeResult(error=say(N_("the check's status could not be read")),
+                               key="the check's status could not be read")
         note, seconds = str(status.get("sandbox", ""))[:600], _seconds(status.get("seconds"))
         if not status.get("ok"):
             return ProbeResult(error=str(status.get("error", "unknown error"))[:2000],
-                               sandbox_note=note, seconds=seconds)
+                               sandbox_note=note, seconds=seconds,
+                               key=str(status.get("key", ""))[:300])
         outputs, error = load_outputs(out_path)
         return ProbeResult(outputs=outputs, error=error, sandbox_note=note, seconds=seconds)
 
@@ -388,17 +394,25 @@ def _ended(report):
 
 
 def _fate(report):
+    """What became of a worker that wrote no status for a check: ``(message key,
+    message)``, the message in the grading's language."""
     outcome = Outcome.of(report.get("outcome"))
+    params = {}
     if outcome is not None and outcome.out_of_time:
-        return "stopped: the time limit for this question was reached (infinite loop?)"
-    if outcome is Outcome.SIGNAL:
+        key = N_("stopped: the time limit for this question was reached (infinite loop?)")
+    elif outcome is Outcome.SIGNAL:
         sig = report.get("code")
-        name = {signal.SIGKILL: "killed (memory limit?)", signal.SIGSEGV: "segmentation fault",
-                signal.SIGXFSZ: "output file too large", signal.SIGABRT: "aborted"}.get(
-            sig, f"killed by signal {sig}")
-        return f"the code crashed: {name}"
-    if outcome is Outcome.DISK_LIMIT:
-        return "stopped: the code wrote more to disk than a question may (16 MB, 1000 files)"
-    if outcome is Outcome.EXITED:
-        return f"the process exited early (exit code {report.get('code')}) before this check ran"
-    return "the sandbox stopped responding while running this question"
+        key = {signal.SIGKILL: N_("the code crashed: killed (memory limit?)"),
+               signal.SIGSEGV: N_("the code crashed: segmentation fault"),
+               signal.SIGXFSZ: N_("the code crashed: output file too large"),
+               signal.SIGABRT: N_("the code crashed: aborted")}.get(
+            sig, N_("the code crashed: killed by signal %(signal)s"))
+        params = {"signal": str(sig)}
+    elif outcome is Outcome.DISK_LIMIT:
+        key = N_("stopped: the code wrote more to disk than a question may (16 MB, 1000 files)")
+    elif outcome is Outcome.EXITED:
+        key = N_("the process exited early (exit code %(code)s) before this check ran")
+        params = {"code": str(report.get("code"))}
+    else:
+        key = N_("the sandbox stopped responding while running this question")
+    return key, say(key, **params)

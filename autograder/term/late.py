@@ -12,6 +12,7 @@ not known is never penalised.
 import math
 from dataclasses import dataclass
 from ..config import parse_iso_time
+from ..i18n import N_, messages
 from . import TermError
 
 DAY = 86400.0
@@ -52,19 +53,26 @@ def fraction_lost(policy, days):
     return min(1.0, days * policy.penalty_per_day)
 
 
-def assess(policy, submitted_at, extension=None):
+def assess(policy, submitted_at, extension=None, language=None):
     """The :class:`Late` of a submission made at ``submitted_at`` (ISO text or None)
     under ``policy`` (``config.LateSettings``), the student's due time moved to
-    ``extension`` (ISO text) when given."""
+    ``extension`` (ISO text) when given; its note in ``language`` (the students'
+    ``[lab] language``; default: the one in use)."""
+    say = messages(language)
     if not policy.deadline:
         return Late()
     if not submitted_at:
-        return Late(note="No submission time is known, so no late penalty was applied.")
+        return Late(note=say.say(N_("No submission time is known, so no late penalty was "
+                                    "applied.")))
     due = parse_time(extension) if extension else parse_time(policy.deadline)
     days = days_late(parse_time(submitted_at), due, policy.grace_minutes)
     fraction = fraction_lost(policy, days)
     if not days:
-        return Late(note="Submitted on time, within the extension." if extension
-                    else "Submitted on time.")
-    late = f"Submitted {days} day{'s' if days > 1 else ''} late (counting each part of a day)"
-    return Late(fraction, days, f"{late}: {100 * fraction:g}% of the maximum points deducted.")
+        return Late(note=say.say(N_("Submitted on time, within the extension.") if extension
+                                 else N_("Submitted on time.")))
+    percent = f"{100 * fraction:g}"
+    return Late(fraction, days, say.nsay(
+        "Submitted %(n)s day late (counting each part of a day): %(percent)s%% of the maximum "
+        "points deducted.",
+        "Submitted %(n)s days late (counting each part of a day): %(percent)s%% of the "
+        "maximum points deducted.", days, percent=percent))

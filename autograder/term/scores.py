@@ -12,6 +12,7 @@ different is flagged for review.
 
 from dataclasses import dataclass, field
 
+from ..i18n import N_, messages
 from . import db
 from .late import Late, assess
 
@@ -99,10 +100,12 @@ def standing(conn, cfg, key, status, max_points):
     s.submitted_at = sub["submitted_at"]
     s.automatic = grading["total"]
     s.questions = db.question_points(conn, grading["id"])
-    s.late = assess(cfg.late, sub["submitted_at"], db.extension(conn, key))
+    language = getattr(getattr(cfg, "lab", None), "language", None)   # None: the one in use
+    s.late = assess(cfg.late, sub["submitted_at"], db.extension(conn, key), language)
     if cfg.late.deadline and sub["flagged_late"] and not sub["submitted_at"]:
-        s.late.note = ("The LMS marked this submission late, but its time is not known, "
-                       "so no late penalty was applied.")
+        s.late.note = messages(language).say(N_(
+            "The LMS marked this submission late, but its time is not known, so no late "
+            "penalty was applied."))
     s.late_points = round(s.late.fraction * max_points, 4)
     adjusted = sum(_apply(s.questions, s.adjustments).values())
     total = _total_adjusted(adjusted - s.late_points, s.adjustments)

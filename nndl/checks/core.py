@@ -21,6 +21,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from ..i18n import N_, say
 from .gradcheck import scaled_error
 
 
@@ -30,7 +31,16 @@ PRIVATE_PREFIX = "_"      # an input key so named is never given to the probe
 class StudentError(Exception):
     """Raised by a probe when the student's code cannot be run as asked
     (class missing, not implemented, wrong return type); its message is meant
-    for the student."""
+    for the student (translated), ``key`` its message key (the English msgid)."""
+
+    def __init__(self, message, key=""):
+        super().__init__(message)
+        self.key = key
+
+
+def student_error(key, /, **params):
+    """A :class:`StudentError` saying ``key`` (see :func:`say`)."""
+    return StudentError(say(key, **params), key)
 
 
 @dataclass
@@ -41,22 +51,33 @@ class Verdict:
     threshold: Optional[float] = None
     near: bool = False          # failed close to its threshold: worth another run (``Check.rerun``)
     plain: bool = False         # the message quotes the student's code or its exceptions
+    key: str = ""               # the diagnosis' message key (its English msgid), same in
+                                # every language: what reports group mistakes by
 
     def describe(self):
         if self.measured is None or self.threshold is None:
             return self.message
-        return f"{self.message} (measured {self.measured:.3g}, threshold {self.threshold:.3g})"
+        return say(N_("%(message)s (measured %(measured)s, threshold %(threshold)s)"),
+                   message=self.message, measured=f"{self.measured:.3g}",
+                   threshold=f"{self.threshold:.3g}")
 
 
 @dataclass(frozen=True)
 class Check:
     name: str                       # "<question>.<short name>"
     question: str                   # the question's id
-    title: str                      # one line shown to students
+    title: str                      # one line shown to students: its English msgid, shown
+                                    # translated by :attr:`label`
     probe: object                   # probe(ns, inputs) -> {name: array}, or its "module:function"
     make_inputs: Callable[[int], dict]
     judge: Callable[[dict, dict], Verdict]
     rerun: Optional[Callable[[int, int], dict]] = None   # inputs of another run (seed, attempt)
+    title_params: tuple = ()        # ((name, value), ...): the title's %(name)s placeholders
+
+    @property
+    def label(self):
+        """The title in the current language."""
+        return say(self.title, **dict(self.title_params))
 
     @property
     def short_name(self):
@@ -102,9 +123,11 @@ class Question:
     graded_class: str
     title: str = ""
 
-    def check(self, name, title, probe, make_inputs, judge, rerun=None):
-        """A :class:`Check` of this question named ``<id>.<name>``."""
-        return Check(f"{self.id}.{name}", self.id, title, probe, make_inputs, judge, rerun)
+    def check(self, name, title, probe, make_inputs, judge, rerun=None, **title_params):
+        """A :class:`Check` of this question named ``<id>.<name>``; ``title`` is
+        a message key, its placeholders filled with ``title_params``."""
+        return Check(f"{self.id}.{name}", self.id, title, probe, make_inputs, judge, rerun,
+                     tuple(sorted(title_params.items())))
 
 
 def output(outputs, key, shape=None):
@@ -112,25 +135,37 @@ def output(outputs, key, shape=None):
     A 0-d, [1] or [1, 1] loss all count as a scalar when ``shape == ()``.
     Raises :class:`StudentError` with a clear message otherwise."""
     if key not in outputs:
-        raise StudentError(f"no value for '{key}' was returned")
+        raise student_error(N_("no value for '%(name)s' was returned"), name=key)
     arr = np.asarray(outputs[key])
     if arr.dtype.kind not in "fiub":
-        raise StudentError(f"'{key}' is not numeric (dtype {arr.dtype})")
+        raise student_error(N_("'%(name)s' is not numeric (dtype %(dtype)s)"), name=key,
+                            dtype=str(arr.dtype))
     arr = arr.astype(np.float64)
     if shape == ():
         if arr.size != 1:
-            raise StudentError(f"'{key}' should be a single number, got shape {list(arr.shape)}")
+            raise student_error(N_("'%(name)s' should be a single number, got shape %(shape)s"),
+                                name=key, shape=str(list(arr.shape)))
         return arr.reshape(())
     if shape is not None and tuple(arr.shape) != tuple(shape):
-        raise StudentError(f"'{key}' has shape {list(arr.shape)}, expected {list(shape)}")
+        raise student_error(N_("'%(name)s' has shape %(shape)s, expected %(expected)s"),
+                            name=key, shape=str(list(arr.shape)), expected=str(list(shape)))
     return arr
 
 
 def closest_mistake(actual, candidates, tol):
-    """Return the message of the first ``candidates`` entry ``(message, array)``
-    that ``actual`` matches within scaled error ``tol``, else None."""
+    """Return the message key of the first ``candidates`` entry ``(key, array)``
+    that ``actual`` matches within scaled error ``tol``, else None (the caller
+    shows it with :func:`say`)."""
     return next((message for message, expected in candidates
                  if scaled_error(actual, expected) <= tol), None)
+
+
+def joined(messages, keys, passed_key, worst, tol):
+    """One verdict of a judge's per-case ``messages`` (passed when there are
+    none; else their ``keys[0]`` is its key), with the worst error against ``tol``."""
+    if not messages:
+        return Verdict(True, say(passed_key), worst, tol, key=passed_key)
+    return Verdict(False, say(N_("; ")).join(messages), worst, tol, key=keys[0])
 
 
 def judged(check, inputs, outputs):
@@ -138,7 +173,7 @@ def judged(check, inputs, outputs):
     try:
         return check.judge(inputs, outputs)
     except StudentError as e:
-        return Verdict(False, str(e), plain=True)
+        return Verdict(False, str(e), plain=True, key=e.key)
 
 
 def to_numpy(value):
@@ -152,20 +187,20 @@ def student_class(ns, name):
     """The class ``name`` from the student's namespace, or a StudentError."""
     obj = ns.get(name)
     if obj is None:
-        raise StudentError(f"class {name} is not defined in the notebook")
+        raise student_error(N_("class %(name)s is not defined in the notebook"), name=name)
     if not isinstance(obj, type):
-        raise StudentError(f"{name} is defined but is not a class")
+        raise student_error(N_("%(name)s is defined but is not a class"), name=name)
     return obj
 
 
 # Paddle errors students meet in these operators, and what to do about them.
 HINTS = [
     (re.compile(r"Type promotion .*data type x: \w+, y: bool|data type x: bool, y: \w+"),
-     "paddle does not mix bool and float tensors: cast the mask first, e.g. "
-     "`paddle.cast(x > 0, x.dtype)`"),
+     N_("paddle does not mix bool and float tensors: cast the mask first, e.g. "
+        "`paddle.cast(x > 0, x.dtype)`")),
     (re.compile(r"matmul.*(float32|float64).*(float64|float32)|does not match the type of data",
                 re.IGNORECASE),
-     "the two operands have different float types: cast one, e.g. `y.astype(x.dtype)`"),
+     N_("the two operands have different float types: cast one, e.g. `y.astype(x.dtype)`")),
 ]
 PADDLE_SOURCE = re.compile(r"\s*\(at /paddle/[^)]*\)")
 
@@ -175,7 +210,7 @@ def describe_error(e):
     location, with a hint when it is a known paddle pitfall."""
     text = PADDLE_SOURCE.sub("", f"{type(e).__name__}: {e}").strip()
     hint = next((h for pattern, h in HINTS if pattern.search(text)), None)
-    return f"{text} (hint: {hint})" if hint else text
+    return say(N_("%(error)s (hint: %(hint)s)"), error=text, hint=say(hint)) if hint else text
 
 
 def call_student(what, func, *args, returns=True):
@@ -185,13 +220,15 @@ def call_student(what, func, *args, returns=True):
     try:
         result = func(*args)
     except NotImplementedError:
-        raise StudentError(f"{what} is not implemented yet") from None
+        raise student_error(N_("%(what)s is not implemented yet"), what=what) from None
     except StudentError:
         raise
     except Exception as e:  # noqa: BLE001 - any failure of student code is reported
-        raise StudentError(f"{what} raised {describe_error(e)}") from None
+        raise student_error(N_("%(what)s raised %(error)s"), what=what,
+                            error=describe_error(e)) from None
     if returns and (result is None or result is Ellipsis):
-        raise StudentError(f"{what} returned {result!r}: not implemented yet?")
+        raise student_error(N_("%(what)s returned %(value)s: not implemented yet?"), what=what,
+                            value=repr(result))
     return result
 
 
@@ -237,9 +274,10 @@ class LinearStack:
     def __getattr__(self, name):      # only for names it does not have, e.g. fc1, act_fn1
         if name.startswith("__"):
             raise AttributeError(name)
-        raise AttributeError(f"the model in this check is a stack of Linear layers, not the "
-                             f"book's MLP_3L: it has no `{name}`; reach the layers through "
-                             f"`model.layers`, as the notebook's code does")
+        raise AttributeError(say(N_("the model in this check is a stack of Linear layers, not "
+                                    "the book's MLP_3L: it has no `%(name)s`; reach the layers "
+                                    "through `model.layers`, as the notebook's code does"),
+                                 name=name))
 
     def __call__(self, X):
         for layer in self.layers:

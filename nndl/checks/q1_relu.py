@@ -11,12 +11,13 @@ backward: dR/dZ = dR/dA * (Z > 0), checked against centered finite
 
 import numpy as np
 
-from .core import (Question, Verdict, call_student, closest_mistake, output, student_class,
+from ..i18n import N_
+from .core import (Question, Verdict, call_student, closest_mistake, output, say, student_class,
                    tensor, to_numpy)
 from .formulas import relu
 from .gradcheck import numerical_gradient, scaled_error
 
-QUESTION = Question("q1_relu", "ReLU", "The ReLU operator")
+QUESTION = Question("q1_relu", "ReLU", N_("The ReLU operator"))
 
 # Finite differences of a piecewise-linear function away from its kink are
 # exact up to float64 rounding (~1e-10 here); 1e-5 leaves room for student
@@ -58,13 +59,20 @@ def judge_forward(inputs, outputs):
     out = output(outputs, "out", x.shape)
     err = scaled_error(out, relu(x))
     if err <= TOL:
-        return Verdict(True, "forward returns `max(x, 0)`", err, TOL)
+        return verdict(True, N_("forward returns `max(x, 0)`"), err)
     mistake = closest_mistake(out, [
-        ("forward returns the 0/1 mask `(x > 0)` instead of `max(x, 0)`", (x > 0).astype(float)),
-        ("forward returns its input unchanged", x),
-        ("forward keeps the negative part: `min(x, 0)` instead of `max(x, 0)`", np.minimum(x, 0)),
+        (N_("forward returns the 0/1 mask `(x > 0)` instead of `max(x, 0)`"),
+         (x > 0).astype(float)),
+        (N_("forward returns its input unchanged"), x),
+        (N_("forward keeps the negative part: `min(x, 0)` instead of `max(x, 0)`"),
+         np.minimum(x, 0)),
     ], MISTAKE_TOL)
-    return Verdict(False, mistake or "forward does not return `max(x, 0)`", err, TOL)
+    return verdict(False, mistake or N_("forward does not return `max(x, 0)`"), err)
+
+
+def verdict(passed, key, err):
+    """The verdict saying ``key``, with the scaled error against TOL."""
+    return Verdict(passed, say(key), err, TOL, key=key)
 
 
 def judge_backward(inputs, outputs):
@@ -73,26 +81,27 @@ def judge_backward(inputs, outputs):
     fd = numerical_gradient(lambda v: float(np.sum(g * relu(v))), x.copy())
     err = scaled_error(grad, fd)
     if err <= TOL:
-        return Verdict(True, "backward matches finite differences", err, TOL)
+        return verdict(True, N_("backward matches finite differences"), err)
     mistake = closest_mistake(grad, [
-        ("backward ignores the upstream gradient: it returns the mask `(x > 0)` "
-         "instead of `outputs_grads * (x > 0)`", (x > 0).astype(float)),
-        ("backward returns the upstream gradient unchanged: it must be 0 where "
-         "the forward's input was negative", g),
-        ("backward builds the mask from the upstream gradient; use the forward's "
-         "input (`self.inputs > 0`)", g * (g > 0)),
-        ("the mask is inverted: the gradient passes where the input was negative", g * (x < 0)),
-        ("backward multiplies by the forward's output `max(x, 0)` instead of the 0/1 mask",
+        (N_("backward ignores the upstream gradient: it returns the mask `(x > 0)` "
+            "instead of `outputs_grads * (x > 0)`"), (x > 0).astype(float)),
+        (N_("backward returns the upstream gradient unchanged: it must be 0 where "
+            "the forward's input was negative"), g),
+        (N_("backward builds the mask from the upstream gradient; use the forward's "
+            "input (`self.inputs > 0`)"), g * (g > 0)),
+        (N_("the mask is inverted: the gradient passes where the input was negative"),
+         g * (x < 0)),
+        (N_("backward multiplies by the forward's output `max(x, 0)` instead of the 0/1 mask"),
          g * relu(x)),
     ], MISTAKE_TOL)
-    return Verdict(False, mistake or "backward does not match finite differences of `max(x, 0)`",
-                   err, TOL)
+    return verdict(False, mistake or N_("backward does not match finite differences of "
+                                        "`max(x, 0)`"), err)
 
 
 CHECKS = [
-    QUESTION.check("forward", "`ReLU.forward` returns `max(x, 0)`",
+    QUESTION.check("forward", N_("`ReLU.forward` returns `max(x, 0)`"),
                    probe_forward, make_inputs, judge_forward),
     QUESTION.check("backward_fd",
-                   "`ReLU.backward` matches finite differences (random upstream gradient)",
+                   N_("`ReLU.backward` matches finite differences (random upstream gradient)"),
                    probe_forward_backward, make_inputs, judge_backward),
 ]

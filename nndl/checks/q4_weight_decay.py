@@ -11,11 +11,12 @@ beta > 0, and alpha*beta not negligible).
 
 import numpy as np
 
-from .core import (LinearStack, Question, Verdict, call_student, closest_mistake, output,
+from ..i18n import N_
+from .core import (LinearStack, Question, call_student, closest_mistake, joined, output, say,
                    stack_params, student_class, tensor, to_numpy)
 from .gradcheck import scaled_error
 
-QUESTION = Question("q4_weight_decay", "BatchGD", "Gradient descent with weight decay")
+QUESTION = Question("q4_weight_decay", "BatchGD", N_("Gradient descent with weight decay"))
 
 # Exact formula: float64 agrees to ~1e-16; 1e-6 leaves room for float32 casts
 # (~6e-8). The nearest wrong form at (0.2, 0.001) differs by 8e-4 relative.
@@ -90,15 +91,15 @@ def make_step_inputs(seed, lr=0.3, beta=0.05, sizes=(3, 4, 2)):
 
 def wrong_forms(x, g, lr, beta):
     return [
-        ("decay is scaled by the learning rate: `(1 - lr*beta) x - lr g`; "
-         "the lab's rule is `(1 - beta) x - lr g`", (1 - lr * beta) * x - lr * g),
-        ("decay applied after the step: `(1 - beta)(x - lr g)`; decay the old `x` only",
+        (N_("decay is scaled by the learning rate: `(1 - lr*beta) x - lr g`; the lab's rule is "
+            "`(1 - beta) x - lr g`"), (1 - lr * beta) * x - lr * g),
+        (N_("decay applied after the step: `(1 - beta)(x - lr g)`; decay the old `x` only"),
          (1 - beta) * (x - lr * g)),
-        ("decay has the wrong sign: `(1 + beta) x - lr g`", (1 + beta) * x - lr * g),
-        ("no weight decay: `x - lr g`", x - lr * g),
-        ("the gradient is added (ascent): use `- lr * g`", (1 - beta) * x + lr * g),
-        ("`x` is multiplied by `beta` instead of `(1 - beta)`", beta * x - lr * g),
-        ("the learning rate is ignored: `(1 - beta) x - g`", (1 - beta) * x - g),
+        (N_("decay has the wrong sign: `(1 + beta) x - lr g`"), (1 + beta) * x - lr * g),
+        (N_("no weight decay: `x - lr g`"), x - lr * g),
+        (N_("the gradient is added (ascent): use `- lr * g`"), (1 - beta) * x + lr * g),
+        (N_("`x` is multiplied by `beta` instead of `(1 - beta)`"), beta * x - lr * g),
+        (N_("the learning rate is ignored: `(1 - beta) x - g`"), (1 - beta) * x - g),
     ]
 
 
@@ -106,22 +107,24 @@ def judge_formula(inputs, outputs):
     x, g = np.asarray(inputs["x"], np.float64), np.asarray(inputs["g"], np.float64)
     pairs = np.asarray(inputs["lr_beta"])
     new = output(outputs, "new", (len(pairs),) + x.shape)
-    worst, messages = 0.0, []
+    worst, messages, keys = 0.0, [], []
     for k, (lr, beta) in enumerate(pairs):
         err = scaled_error(new[k], decayed_step(x, g, lr, beta))
         worst = max(worst, err)
         if err > TOL:
-            mistake = closest_mistake(new[k], wrong_forms(x, g, lr, beta), MISTAKE_TOL)
-            messages.append(f"lr = {lr:g}, beta = {beta:g}: "
-                            + (mistake or "result is not `(1 - beta) x - lr g`"))
-    return Verdict(not messages, "; ".join(messages)
-                   or "`gradient_descent` returns `(1 - beta) x - lr g`", worst, TOL)
+            key = (closest_mistake(new[k], wrong_forms(x, g, lr, beta), MISTAKE_TOL)
+                   or N_("result is not `(1 - beta) x - lr g`"))
+            keys.append(key)
+            messages.append(say(N_("lr = %(lr)s, beta = %(beta)s: %(mistake)s"), lr=f"{lr:g}",
+                                beta=f"{beta:g}", mistake=say(key)))
+    return joined(messages, keys, N_("`gradient_descent` returns `(1 - beta) x - lr g`"),
+                  worst, TOL)
 
 
 def judge_step(inputs, outputs):
     lr, beta = float(inputs["lr"]), float(inputs["beta"])
     n = sum(1 for k in inputs if k.startswith("W"))
-    worst, messages = 0.0, []
+    worst, messages, keys = 0.0, [], []
     for i in range(n):
         for key in ("W", "b"):
             old, grad = np.asarray(inputs[f"{key}{i}"]), np.asarray(inputs[f"g{key}{i}"])
@@ -130,18 +133,23 @@ def judge_step(inputs, outputs):
             worst = max(worst, err)
             if err > TOL:
                 if np.array_equal(new, old):
-                    msg = "was not updated"
+                    mistake = N_("`params['%(key)s']` of layer %(layer)s was not updated")
                 else:
-                    msg = (closest_mistake(new, wrong_forms(old, grad, lr, beta), MISTAKE_TOL)
-                           or "is not `(1 - beta) x - lr g`")
-                messages.append(f"`params['{key}']` of layer {i + 1} {msg}")
-    return Verdict(not messages, "step(): " + "; ".join(messages) if messages
-                   else "step() updates every parameter of every layer", worst, TOL)
+                    mistake = N_("`params['%(key)s']` of layer %(layer)s %(mistake)s")
+                    why = (closest_mistake(new, wrong_forms(old, grad, lr, beta), MISTAKE_TOL)
+                           or N_("is not `(1 - beta) x - lr g`"))
+                keys.append(mistake if np.array_equal(new, old) else why)
+                messages.append(say(mistake, key=key, layer=str(i + 1),
+                                    mistake="" if np.array_equal(new, old) else say(why)))
+    if messages:
+        messages[0] = say(N_("step(): %(message)s"), message=messages[0])
+    return joined(messages, keys, N_("step() updates every parameter of every layer"), worst, TOL)
+
 
 
 CHECKS = [
-    QUESTION.check("gradient_descent", "`gradient_descent` returns `(1 - beta) x - lr g`",
+    QUESTION.check("gradient_descent", N_("`gradient_descent` returns `(1 - beta) x - lr g`"),
                    gradient_descent_values, make_formula_inputs, judge_formula),
-    QUESTION.check("step", "`step()` updates `W` and `b` of every layer with parameters",
+    QUESTION.check("step", N_("`step()` updates `W` and `b` of every layer with parameters"),
                    step_updates, make_step_inputs, judge_step),
 ]

@@ -28,6 +28,7 @@ import os
 import sys
 from pathlib import Path
 
+from ..i18n import N_, say
 from . import magics
 from .program import NotebookError, parse, read_notebook
 from .slicing import slice_for
@@ -46,20 +47,21 @@ def check_saved(path=None, namespace=None):
     try:
         found = Path(path) if path is not None else notebook_path(namespace)
     except LookupError as e:
-        print(f"check_saved: {e}")
+        print(say(N_("check_saved: %(error)s"), error=str(e)))
         return
     try:
         warnings = saved_problems(found, namespace)
     except NotebookError as e:
-        print(f"check_saved: {found.name} could not be read: {e}")
+        print(say(N_("check_saved: %(name)s could not be read: %(error)s"), name=found.name,
+                  error=str(e)))
         return
     if warnings:
-        print(f"check_saved: the grader grades the saved file {found.name}, and it will not "
-              "see what this kernel has:")
+        print(say(N_("check_saved: the grader grades the saved file %(name)s, and it will not "
+                     "see what this kernel has:"), name=found.name))
         print("\n".join(f"- {w}" for w in warnings))
     else:
-        print(f"check_saved: the saved file {found.name} holds what this kernel ran for every "
-              "graded class.")
+        print(say(N_("check_saved: the saved file %(name)s holds what this kernel ran for "
+                     "every graded class."), name=found.name))
 
 
 def saved_problems(path, namespace):
@@ -93,8 +95,8 @@ def notebook_path(namespace):
                 return path
     here = sorted(Path.cwd().glob("*.ipynb"), key=lambda p: p.stat().st_mtime)
     if not here:
-        raise LookupError(f"no .ipynb file in {Path.cwd()}: pass the notebook's path, "
-                          "check_saved('regularization.ipynb')")
+        raise LookupError(say(N_("no .ipynb file in %(folder)s: pass the notebook's path, "
+                                 "check_saved('regularization.ipynb')"), folder=str(Path.cwd())))
     return here[-1]
 
 
@@ -111,32 +113,35 @@ def _class_problems(cls, sl, program, namespace, graded):
     kernel_class = namespace.get(cls)
     if not sl.defined:
         if isinstance(kernel_class, type):
-            return [f"class {cls} is defined in this kernel, but no `class {cls}` statement "
-                    "at the top level of a code cell of the saved file defines it: save the "
-                    "notebook; if the class is made by exec or globals(), define it with a "
-                    "plain class statement."]
+            return [say(N_("class %(cls)s is defined in this kernel, but no `class %(cls)s` "
+                           "statement at the top level of a code cell of the saved file "
+                           "defines it: save the notebook; if the class is made by exec or "
+                           "globals(), define it with a plain class statement."), cls=cls)]
         return []
     if kernel_class is None:
-        return [f"the saved file defines class {cls}, but this kernel never ran it: run the "
-                "notebook from the top, so that its self-check tests what the grader grades."]
+        return [say(N_("the saved file defines class %(cls)s, but this kernel never ran it: run "
+                       "the notebook from the top, so that its self-check tests what the grader "
+                       "grades."), cls=cls)]
     problems = []
     kernel_source = class_source(kernel_class, namespace)
     saved = [st for st in sl.statements if cls in st.kills]
     saved_source = _class_in(saved[-1].source, cls) if saved else None
     if kernel_source and saved_source and not _same_code(kernel_source, saved_source):
-        problems.append(f"class {cls} in the saved file ({saved[-1].describe()}) differs from "
-                        "the one this kernel ran: save the notebook if you edited and ran that "
-                        "cell, or run the cell again if you edited it afterwards; the grader "
-                        "grades the saved file.")
+        problems.append(say(N_("class %(cls)s in the saved file (%(statement)s) differs from "
+                               "the one this kernel ran: save the notebook if you edited and "
+                               "ran that cell, or run the cell again if you edited it "
+                               "afterwards; the grader grades the saved file."), cls=cls,
+                            statement=saved[-1].describe()))
     unseen = sorted(name for name in _names_read(sl) - graded
                     if not program.binders(name) and name in namespace
                     and not _kernel_made(name, namespace))
     if unseen:
         names = ", ".join(f"`{n}`" for n in unseen)
-        problems.append(f"class {cls} uses {names}, which this kernel has but no plain "
-                        "statement of the saved file defines (a cell not saved or deleted, or "
-                        "a name made by exec or globals()): define it with a plain assignment, "
-                        "def or class at the top level of a code cell, and save.")
+        problems.append(say(N_("class %(cls)s uses %(names)s, which this kernel has but no "
+                               "plain statement of the saved file defines (a cell not saved or "
+                               "deleted, or a name made by exec or globals()): define it with a "
+                               "plain assignment, def or class at the top level of a code cell, "
+                               "and save."), cls=cls, names=names))
     return problems
 
 
@@ -145,10 +150,11 @@ def _failed_cells(sl, outputs):
     problems = []
     for cell in sorted({st.cell for st in sl.statements if st.cell in outputs}):
         first = next(st for st in sl.statements if st.cell == cell)
-        problems.append(f"code cell {cell + 1} (`{first.first_line}`), which {sl.target} "
-                        f"needs, ended with {outputs[cell]} when it was last run, so what "
-                        "follows the error in that cell did not run in this kernel: fix it, "
-                        "run the cell again and save.")
+        problems.append(say(N_("code cell %(cell)s (`%(first)s`), which %(cls)s needs, ended "
+                               "with %(error)s when it was last run, so what follows the error "
+                               "in that cell did not run in this kernel: fix it, run the cell "
+                               "again and save."), cell=str(cell + 1), first=first.first_line,
+                            cls=sl.target, error=outputs[cell]))
     return problems
 
 

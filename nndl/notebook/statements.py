@@ -30,6 +30,8 @@ import ast
 import symtable
 from dataclasses import dataclass
 
+from ..i18n import N_, say
+
 FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 COMPREHENSIONS = ("listcomp", "setcomp", "dictcomp", "genexpr")
@@ -61,7 +63,8 @@ class Statement:
 
     def describe(self):
         """How a message names it: ``code cell 5, `X = compute()```."""
-        return f"code cell {self.cell + 1}, `{self.first_line}`"
+        return say(N_("code cell %(cell)s, `%(first)s`"), cell=str(self.cell + 1),
+                   first=self.first_line)
 
     def to_json(self):
         return {"index": self.index, "cell": self.cell, "source": self.source}

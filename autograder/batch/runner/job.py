@@ -36,7 +36,8 @@ class Outcome:
 
 def grader_failure(job, error):
     return Outcome("grader_error",
-                   GradingResult.grader_failed(job.sid, specs_of(job.config), error), error)
+                   GradingResult.grader_failed(job.sid, specs_of(job.config), error,
+                                               job.config.lab.language), error)
 
 
 _WARM = {}    # (config, device, thread) -> a sandbox kept open for this process's life

@@ -3,6 +3,7 @@
 
 import numpy as np
 
+from autograder.i18n import N_
 from autograder.reference import accuracy
 from nndl.checks import q1_relu as public
 
@@ -14,7 +15,7 @@ REFERENCE = "ReLU"           # reference.py
 def hidden_checks(config):
     return [
         # float32 inputs of another shape (a title never describes a hidden test's inputs)
-        QUESTION.check("backward_fd_hidden", "`ReLU.backward` on other inputs",
+        QUESTION.check("backward_fd_hidden", N_("`ReLU.backward` on other inputs"),
                        public.probe_forward_backward,
                        lambda s: public.make_inputs(s + 100, (64, 20), np.float32),
                        public.judge_backward),

@@ -4,6 +4,7 @@
 
 import numpy as np
 
+from autograder.i18n import N_
 from autograder.reference import accuracy
 from nndl.checks import q4_weight_decay as public
 
@@ -17,7 +18,7 @@ def hidden_checks(config):
     return [
         # other learning rates and decays, and a float32 input (a title never describes
         # a hidden test's inputs)
-        QUESTION.check("gradient_descent_hidden", "`gradient_descent` on other inputs",
+        QUESTION.check("gradient_descent_hidden", N_("`gradient_descent` on other inputs"),
                        public.gradient_descent_values,
                        lambda s: public.make_formula_inputs(
                            s + 100, ((0.05, 0.2), (0.7, 0.01), (0.2, 0.001)), (5, 2), np.float32),

@@ -13,7 +13,8 @@ import importlib
 import pkgutil
 import re
 
-from .core import Check, Question, StudentError, Verdict, judged, to_numpy
+from ..i18n import N_
+from .core import Check, Question, StudentError, Verdict, judged, say, to_numpy
 
 SELF_CHECK_SEED = 7  # the official grader uses its own seeds (see its config)
 
@@ -48,9 +49,9 @@ def run_in_process(check, namespace, seed, inputs=None):
     try:
         outputs = check.probe_function()(namespace, check.probe_inputs(inputs))
     except StudentError as e:
-        return Verdict(False, str(e))
+        return Verdict(False, str(e), key=e.key)
     except Exception as e:  # noqa: BLE001 - a probe failing is the student's to see
-        return Verdict(False, f"{type(e).__name__}: {e}")
+        return Verdict(False, f"{type(e).__name__}: {e}", key="error")
     outputs = {k: np.asarray(to_numpy(v)) for k, v in outputs.items()}
     return judged(check, inputs, outputs)
 
@@ -82,13 +83,16 @@ def self_check(question, namespace, seed=SELF_CHECK_SEED):
     AssertionError listing the failures."""
     ids = [q.id for q in questions()]
     if question not in ids:
-        raise ValueError(f"unknown question {question!r}; expected one of {ids}")
+        raise ValueError(say(N_("unknown question %(question)s; expected one of %(ids)s"),
+                             question=repr(question), ids=str(ids)))
     changes = library_changes()
-    lines = [f"note: this notebook replaced {', '.join(changes)}; the official grader runs "
-             "each class with the course library as installed"] if changes else []
+    lines = [say(N_("note: this notebook replaced %(names)s; the official grader runs each "
+                    "class with the course library as installed"),
+                 names=", ".join(changes))] if changes else []
     verdicts = [(check, run_in_process(check, namespace, seed)) for check in public_checks()
                 if check.question == question]
-    lines += [f"[{'PASS' if v.passed else 'FAIL'}] {check.title}: {v.describe()}"
+    lines += [say(N_("[PASS] %(title)s: %(message)s") if v.passed
+                  else N_("[FAIL] %(title)s: %(message)s"), title=check.label, message=v.describe())
               for check, v in verdicts]
     report = "\n".join(lines)
     if not all(v.passed for _, v in verdicts):

@@ -22,11 +22,12 @@ re-seeding).
 
 import numpy as np
 
-from .core import (Question, Verdict, call_student, closest_mistake, output, seed_everything,
-                   student_class, tensor, to_numpy)
+from ..i18n import N_
+from .core import (Question, Verdict, call_student, closest_mistake, output, say,
+                   seed_everything, student_class, tensor, to_numpy)
 from .gradcheck import scaled_error
 
-QUESTION = Question("q2_dropout", "Dropout", "The dropout operator")
+QUESTION = Question("q2_dropout", "Dropout", N_("The dropout operator"))
 
 # Kept fraction: a correct dropout is outside 5 sigma with probability < 1e-6;
 # "keeps p" misses by |1 - 2p| / sigma > 100 sigma at p = 0.3, n = 1e5.
@@ -115,58 +116,66 @@ def judge_forward(inputs, outputs):
     sigma = np.sqrt(p * (1 - p) / n)
     if abs(rate - (1 - p)) > KEEP_SIGMAS * sigma:
         if abs(rate - p) <= KEEP_SIGMAS * sigma:
-            msg = (f"forward keeps units with probability p = `{p}` instead of `1 - p` "
-                   "(drop_rate is the probability of dropping a unit)")
+            key = N_("forward keeps units with probability p = `%(p)s` instead of `1 - p` "
+                     "(drop_rate is the probability of dropping a unit)")
         elif rate == 1.0:
-            msg = "forward drops nothing"
+            key = N_("forward drops nothing")
         else:
-            msg = f"forward keeps {rate:.3f} of the units, expected `1 - p = {1 - p:.3f}`"
-        return Verdict(False, msg, abs(rate - (1 - p)), KEEP_SIGMAS * sigma)
+            key = N_("forward keeps %(rate)s of the units, expected `1 - p = %(keep)s`")
+        return Verdict(False, say(key, p=f"{p}", rate=f"{rate:.3f}", keep=f"{1 - p:.3f}"),
+                       abs(rate - (1 - p)), KEEP_SIGMAS * sigma, key=key)
     ratio = out[kept] / x[kept]
     target = 1.0 / (1.0 - p)
     err = float(np.max(np.abs(ratio - target))) / target
     if err > SCALE_TOL:
         mean = float(np.mean(ratio))
-        for value, msg in [(1.0, "kept values are not scaled by `1/(1 - p)`"),
-                           (1.0 / p, "kept values are scaled by `1/p` instead of `1/(1 - p)`"),
-                           (1.0 - p, "kept values are multiplied by `(1 - p)` instead of divided")]:
+        for value, key in [(1.0, N_("kept values are not scaled by `1/(1 - p)`")),
+                           (1.0 / p, N_("kept values are scaled by `1/p` instead of `1/(1 - p)`")),
+                           (1.0 - p, N_("kept values are multiplied by `(1 - p)` instead of "
+                                        "divided"))]:
             if abs(mean - value) <= 1e-3 * value:
-                return Verdict(False, msg, err, SCALE_TOL)
-        return Verdict(False, f"kept values are scaled by about {mean:.4g}, expected `1/(1-p) = "
-                       f"{target:.4g}`", err, SCALE_TOL)
+                return Verdict(False, say(key), err, SCALE_TOL, key=key)
+        key = N_("kept values are scaled by about %(mean)s, expected `1/(1-p) = %(target)s`")
+        return Verdict(False, say(key, mean=f"{mean:.4g}", target=f"{target:.4g}"), err,
+                       SCALE_TOL, key=key)
     again = output(outputs, "again", x.shape)
     if np.array_equal(again != 0, kept):
-        return Verdict(False, "the mask is the same at every call: draw a new random mask in "
-                       "each forward (two calls on the same input dropped exactly the same "
-                       "units)")
+        key = N_("the mask is the same at every call: draw a new random mask in each forward "
+                 "(two calls on the same input dropped exactly the same units)")
+        return Verdict(False, say(key), key=key)
     # two independent masks differ at a unit with probability q = 2p(1-p)
     changed, q = float(np.mean((again != 0) != kept)), 2 * p * (1 - p)
     if abs(changed - q) > KEEP_SIGMAS * np.sqrt(q * (1 - q) / n):
-        return Verdict(False, f"the masks of two calls differ at {changed:.3f} of the units, "
-                       f"expected `2p(1-p) = {q:.3f}` for independent random masks: draw a new "
-                       "mask in each forward, independently of the last one")
-    return Verdict(True, f"keeps {rate:.3f} of the units, scales them by `1/(1-p)`, and draws "
-                   "a new mask at every call", err, SCALE_TOL)
+        key = N_("the masks of two calls differ at %(changed)s of the units, expected "
+                 "`2p(1-p) = %(q)s` for independent random masks: draw a new mask in each "
+                 "forward, independently of the last one")
+        return Verdict(False, say(key, changed=f"{changed:.3f}", q=f"{q:.3f}"), key=key)
+    key = N_("keeps %(rate)s of the units, scales them by `1/(1-p)`, and draws a new mask at "
+             "every call")
+    return Verdict(True, say(key, rate=f"{rate:.3f}"), err, SCALE_TOL, key=key)
 
 
 def forward_problem(factor, p):
     """Why the per-unit factors ``out / x`` of a forward are not a dropout's,
-    or None when they are: each within SCALE_TOL (relative to 1/(1-p)) of 0 or
-    of 1/(1-p), with at least one of each."""
+    as ``(message key, its parameters)``, or None when they are: each within
+    SCALE_TOL (relative to 1/(1-p)) of 0 or of 1/(1-p), with at least one of each."""
     target = 1.0 / (1.0 - p)
     dropped = np.abs(factor) <= SCALE_TOL * target
     kept = np.abs(factor - target) <= SCALE_TOL * target
     other = ~(dropped | kept)
+    units = {"total": str(factor.size)}
     if other.any():
         if np.all(np.abs(factor - 1.0) <= SCALE_TOL):
-            return "it returns its input unchanged"
+            return N_("it returns its input unchanged"), {}
         bad = factor[other]
-        return (f"`out / x` is {bad.flat[0]:.4g} at {int(other.sum())} of {factor.size} units; "
-                f"a dropout gives 0 or `1/(1 - p) = {target:.4g}`")
+        return (N_("`out / x` is %(value)s at %(count)s of %(total)s units; a dropout gives 0 "
+                   "or `1/(1 - p) = %(target)s`"),
+                dict(units, value=f"{bad.flat[0]:.4g}", count=str(int(other.sum())),
+                     target=f"{target:.4g}"))
     if not dropped.any():
-        return f"it drops none of the {factor.size} units"
+        return N_("it drops none of the %(total)s units"), units
     if not kept.any():
-        return f"it drops all {factor.size} units"
+        return N_("it drops all %(total)s units"), units
     return None
 
 
@@ -182,42 +191,47 @@ def judge_backward(inputs, outputs):
     factor = out / x                       # the forward's mask times its scale
     problem = forward_problem(factor, p)
     if problem is not None:
-        return Verdict(False, f"the forward is not a dropout ({problem}); fix Dropout.forward "
-                       "first - the backward is checked against the forward's mask")
+        key, params = problem
+        return Verdict(False, say(N_("the forward is not a dropout (%(problem)s); fix "
+                                     "Dropout.forward first - the backward is checked against "
+                                     "the forward's mask"), problem=say(key, **params)), key=key)
     direct = g * factor
     err = scaled_error(grad, direct)
     plus = output(outputs, "plus", (x.size,) + x.shape)
     minus = output(outputs, "minus", (x.size,) + x.shape)
     frozen = all(np.array_equal(f != 0, out != 0) for f in np.concatenate([plus, minus]))
-    fd_err, fd_note = None, "; (mask not reproducible by seeding, finite differences skipped)"
+    fd_err, fd_note = None, say(N_("; (mask not reproducible by seeding, finite differences "
+                                   "skipped)"))
     if frozen:
         fd = np.array([np.sum(g * (plus[i] - minus[i])) / (2 * h) for i in range(x.size)])
         fd_err = scaled_error(grad, fd.reshape(x.shape))
-        fd_note = f"; finite differences with the mask frozen: error {fd_err:.2g}"
+        fd_note = say(N_("; finite differences with the mask frozen: error %(error)s"),
+                      error=f"{fd_err:.2g}")
     if err <= TOL and (fd_err is None or fd_err <= FD_TOL):
-        return Verdict(True, "backward reuses the forward's mask and scale" + fd_note, err, TOL)
+        key = N_("backward reuses the forward's mask and scale")
+        return Verdict(True, say(key) + fd_note, err, TOL, key=key)
     mask = (factor != 0).astype(float)
     mistake = closest_mistake(grad, [
-        ("backward applies the mask but misses the `1/(1 - p)` scale", g * mask),
-        ("backward ignores the mask: the gradient of a dropped unit must be 0", g),
-        ("backward scales by `1/(1 - p)` but ignores the mask (the gradient of a dropped "
-         "unit must be 0)", g / (1 - p)),
-        ("backward scales by `1/p` instead of `1/(1 - p)`", g * mask / p),
-        ("backward multiplies by `(1 - p)` instead of dividing", g * mask * (1 - p)),
-        ("backward ignores the upstream gradient", factor),
+        (N_("backward applies the mask but misses the `1/(1 - p)` scale"), g * mask),
+        (N_("backward ignores the mask: the gradient of a dropped unit must be 0"), g),
+        (N_("backward scales by `1/(1 - p)` but ignores the mask (the gradient of a dropped "
+            "unit must be 0)"), g / (1 - p)),
+        (N_("backward scales by `1/p` instead of `1/(1 - p)`"), g * mask / p),
+        (N_("backward multiplies by `(1 - p)` instead of dividing"), g * mask * (1 - p)),
+        (N_("backward ignores the upstream gradient"), factor),
     ], MISTAKE_TOL)
     if mistake is None and np.any(((grad != 0) != (mask != 0))[g != 0]):
-        mistake = ("backward's zero pattern differs from the forward's mask: it draws a new "
-                   "mask instead of reusing the forward's (keep it in `self.mask`)")
-    return Verdict(False, (mistake or "backward does not equal `outputs_grad * mask / (1 - p)`")
-                   + fd_note, err, TOL)
+        mistake = N_("backward's zero pattern differs from the forward's mask: it draws a new "
+                     "mask instead of reusing the forward's (keep it in `self.mask`)")
+    key = mistake or N_("backward does not equal `outputs_grad * mask / (1 - p)`")
+    return Verdict(False, say(key) + fd_note, err, TOL, key=key)
 
 
 CHECKS = [
     QUESTION.check("forward_stats",
-                   "`Dropout.forward` keeps about `1-p` of the units, scales them by `1/(1-p)` and "
-                   "draws a new mask at every call",
+                   N_("`Dropout.forward` keeps about `1-p` of the units, scales them by "
+                      "`1/(1-p)` and draws a new mask at every call"),
                    probe_forward, make_forward_inputs, judge_forward),
-    QUESTION.check("backward_mask", "`Dropout.backward` reuses the forward's mask and scale",
+    QUESTION.check("backward_mask", N_("`Dropout.backward` reuses the forward's mask and scale"),
                    probe_backward, make_backward_inputs, judge_backward),
 ]

@@ -13,12 +13,14 @@ Logits are kept moderate (|o| < 4) so the book's non-stable formula is exact.
 
 import numpy as np
 
-from .core import (LinearStack, Question, StudentError, Verdict, call_student, closest_mistake,
-                   output, stack_params, student_class, tensor, to_numpy)
+from ..i18n import N_
+from .core import (LinearStack, Question, call_student, closest_mistake, joined, output, say,
+                   stack_params, student_class, student_error, tensor, to_numpy)
 from .formulas import cross_entropy_with_logits, stack_forward
 from .gradcheck import parameter_gradients, scaled_error
 
-QUESTION = Question("q3_l2", "BinaryCrossEntropyWithLogits", "Cross-entropy with an l2 penalty")
+QUESTION = Question("q3_l2", "BinaryCrossEntropyWithLogits",
+                    N_("Cross-entropy with an l2 penalty"))
 
 # Loss values: float64 formula vs float64 student code agree to ~1e-15; 1e-5
 # relative leaves room for float32 casts (~1e-7) and is far below the
@@ -64,8 +66,8 @@ def loss_and_grads(ns, inputs, model=LinearStack):
         linears = [layer for layer in net.layers if getattr(layer, "params", None)]
         for i, layer in enumerate(linears):
             if "W" not in layer.grads:
-                raise StudentError("backward() did not reach the model's Linear layers "
-                                   "(call `self.model.backward` with `dR/do`)")
+                raise student_error(N_("backward() did not reach the model's Linear layers "
+                                       "(call `self.model.backward` with `dR/do`)"))
             result[f"dW{i}_{k}"] = to_numpy(layer.grads["W"])
             result[f"db{i}_{k}"] = to_numpy(layer.grads["b"])
     return result
@@ -120,7 +122,7 @@ def judge_loss(inputs, outputs, relu_between=False):
     N = len(X)
     Ws, bs = [W for W, _ in params], [b for _, b in params]
     ce = cross_entropy_with_logits(stack_forward(params, X, relu_between), y)
-    worst, messages = 0.0, []
+    worst, messages, keys = 0.0, [], []
     for k, lambd in enumerate(np.asarray(inputs["lambdas"]).reshape(-1)):
         value = float(output(outputs, f"loss_{k}", ()))
         expected = ce + l2_penalty(Ws, lambd, N)
@@ -130,28 +132,33 @@ def judge_loss(inputs, outputs, relu_between=False):
             continue
         reg = sum(np.sum(W ** 2) for W in Ws)
         mistake = closest_mistake(np.array(value), [
-            ("the l2 term is missing from the loss", np.array(ce)),
-            ("the l2 term also includes the biases `b`; regularize `W` only",
+            (N_("the l2 term is missing from the loss"), np.array(ce)),
+            (N_("the l2 term also includes the biases `b`; regularize `W` only"),
              np.array(ce + l2_penalty(Ws + bs, lambd, N))),
-            ("the l2 term is twice too large: `lambda/N` instead of `lambda/(2N)`",
+            (N_("the l2 term is twice too large: `lambda/N` instead of `lambda/(2N)`"),
              np.array(ce + 2 * l2_penalty(Ws, lambd, N))),
-            ("the l2 term is not divided by the batch size N", np.array(ce + lambd * reg / 2)),
-            ("the l2 term is not divided by 2N", np.array(ce + lambd * reg)),
-            ("the penalty uses `|W|` (l1) instead of `W**2` (l2)",
+            (N_("the l2 term is not divided by the batch size N"),
+             np.array(ce + lambd * reg / 2)),
+            (N_("the l2 term is not divided by 2N"), np.array(ce + lambd * reg)),
+            (N_("the penalty uses `|W|` (l1) instead of `W**2` (l2)"),
              np.array(ce + lambd / (2 * N) * sum(np.sum(np.abs(W)) for W in Ws))),
-            ("the cross-entropy part is wrong (check the sign and the `1/N`)",
+            (N_("the cross-entropy part is wrong (check the sign and the `1/N`)"),
              np.array(-ce + l2_penalty(Ws, lambd, N))),
-        ], MISTAKE_TOL) if lambd > 0 else "with `lambda = 0` the loss must be the plain cross-entropy"
-        messages.append(f"lambda = {lambd:g}: loss {value:.6g}, expected {expected:.6g}"
-                        + (f" - {mistake}" if mistake else ""))
-    return Verdict(not messages, "; ".join(messages)
-                   or "`loss = CE + lambda/(2N) * sum ||W||^2` for every lambda", worst, LOSS_TOL)
+        ], MISTAKE_TOL) if lambd > 0 else N_("with `lambda = 0` the loss must be the plain "
+                                             "cross-entropy")
+        keys.append(mistake or N_("lambda = %(lambd)s: loss %(value)s, expected %(expected)s"))
+        messages.append(say(N_("lambda = %(lambd)s: loss %(value)s, expected %(expected)s"),
+                            lambd=f"{lambd:g}", value=f"{value:.6g}", expected=f"{expected:.6g}")
+                        + (say(N_(" - %(mistake)s"), mistake=say(mistake)) if mistake else ""))
+    return joined(messages, keys,
+                  N_("`loss = CE + lambda/(2N) * sum ||W||^2` for every lambda"), worst, LOSS_TOL)
+
 
 
 def judge_gradient(inputs, outputs, relu_between=False):
     params, X, y = _params(inputs), inputs["X"], inputs["y"]
     N = len(X)
-    worst, messages = 0.0, []
+    worst, messages, keys = 0.0, [], []
     for k, lambd in enumerate(np.asarray(inputs["lambdas"]).reshape(-1)):
         fds = parameter_gradients(
             lambda ps: regularized_loss(ps, X, y, lambd, relu_between), params)
@@ -159,8 +166,10 @@ def judge_gradient(inputs, outputs, relu_between=False):
         for name, grad in fds:
             got.append(output(outputs, f"d{name}_{k}", None).reshape(-1))
             if got[-1].size != grad.size:
-                raise StudentError(f"grads['{name[0]}'] of layer {int(name[1:]) + 1} has "
-                                   f"{got[-1].size} entries, expected {grad.size}")
+                raise student_error(N_("grads['%(key)s'] of layer %(layer)s has %(size)s "
+                                       "entries, expected %(expected)s"), key=name[0],
+                                    layer=str(int(name[1:]) + 1), size=str(got[-1].size),
+                                    expected=str(grad.size))
         actual = np.concatenate(got)
         fd = np.concatenate([grad.reshape(-1) for _, grad in fds])
         err = scaled_error(actual, fd)
@@ -173,20 +182,24 @@ def judge_gradient(inputs, outputs, relu_between=False):
                              for W, b in params])
         l2 = lambd * dW / N
         mistake = closest_mistake(actual, [
-            ("the l2 gradient is missing from `grads['W']`", fd - l2),
-            (f"the l2 gradient is N = {N} times too large: add `lambda * W / N`, not `lambda * W`",
-             fd - l2 + lambd * dW),
-            ("the l2 gradient is added twice (`2 * lambda * W / N`)", fd + l2),
-            ("the l2 gradient is half what it should be (`lambda * W / (2N)`)", fd - l2 / 2),
-            ("the l2 gradient has the wrong sign", fd - 2 * l2),
-            ("the biases are regularized too: add `lambda * W / N` to `grads['W']` only",
+            (N_("the l2 gradient is missing from `grads['W']`"), fd - l2),
+            (N_("the l2 gradient is N = %(n)s times too large: add `lambda * W / N`, not "
+                "`lambda * W`"), fd - l2 + lambd * dW),
+            (N_("the l2 gradient is added twice (`2 * lambda * W / N`)"), fd + l2),
+            (N_("the l2 gradient is half what it should be (`lambda * W / (2N)`)"), fd - l2 / 2),
+            (N_("the l2 gradient has the wrong sign"), fd - 2 * l2),
+            (N_("the biases are regularized too: add `lambda * W / N` to `grads['W']` only"),
              fd + lambd * db / N),
-            ("the l2 gradient uses `sign(W)` (l1) instead of `W`", fd - l2 + lambd * np.sign(dW) / N),
+            (N_("the l2 gradient uses `sign(W)` (l1) instead of `W`"),
+             fd - l2 + lambd * np.sign(dW) / N),
         ], MISTAKE_TOL) if lambd > 0 else None
-        messages.append(f"lambda = {lambd:g}: gradient differs from finite differences"
-                        + (f" - {mistake}" if mistake else ""))
-    return Verdict(not messages, "; ".join(messages)
-                   or "gradients of every W and b match finite differences", worst, GRAD_TOL)
+        keys.append(mistake or N_("lambda = %(lambd)s: gradient differs from finite differences"))
+        messages.append(say(N_("lambda = %(lambd)s: gradient differs from finite differences"),
+                            lambd=f"{lambd:g}")
+                        + (say(N_(" - %(mistake)s"), mistake=say(mistake, n=str(N)))
+                           if mistake else ""))
+    return joined(messages, keys, N_("gradients of every W and b match finite differences"),
+                  worst, GRAD_TOL)
 
 
 def make_gradient_inputs(seed):
@@ -194,9 +207,10 @@ def make_gradient_inputs(seed):
 
 
 CHECKS = [
-    QUESTION.check("loss_value", "`loss = CE + lambda/(2N) * sum ||W||^2` (lambda = 0 and 0.7)",
+    QUESTION.check("loss_value",
+                   N_("`loss = CE + lambda/(2N) * sum ||W||^2` (lambda = 0 and 0.7)"),
                    loss_and_grads, make_inputs, judge_loss),
     QUESTION.check("gradient_fd",
-                   "`backward()`: gradients of every `W` and `b` match finite differences",
+                   N_("`backward()`: gradients of every `W` and `b` match finite differences"),
                    loss_and_grads, make_gradient_inputs, judge_gradient),
 ]

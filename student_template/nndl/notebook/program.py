@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import nbformat
 
+from ..i18n import N_, say
 from . import magics
 from .statements import analyse, first_line
 
@@ -53,31 +54,37 @@ def read_notebook(path):
     try:
         size = path.stat().st_size
     except OSError as e:
-        raise NotebookError(f"cannot read the submission: {e.strerror}") from None
+        raise NotebookError(say(N_("cannot read the submission: %(error)s"),
+                                error=e.strerror)) from None
     if size == 0:
-        raise NotebookError("the submitted file is empty")
+        raise NotebookError(say(N_("the submitted file is empty")))
     if size > MAX_NOTEBOOK_BYTES:
-        raise NotebookError(f"the notebook is {size / 2**20:.0f} MB, more than "
-                            f"{MAX_NOTEBOOK_BYTES // 2**20} MB: clear its outputs and resubmit")
+        raise NotebookError(say(N_("the notebook is %(size)s MB, more than %(limit)s MB: clear "
+                                   "its outputs and resubmit"), size=f"{size / 2**20:.0f}",
+                                limit=str(MAX_NOTEBOOK_BYTES // 2**20)))
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
-        raise NotebookError("the file is not a Jupyter notebook (not UTF-8 text)") from None
+        raise NotebookError(say(N_("the file is not a Jupyter notebook (not UTF-8 text)"))) \
+            from None
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as e:
-        raise NotebookError(f"the file is not a Jupyter notebook: invalid JSON at line "
-                            f"{e.lineno}, column {e.colno} ({e.msg})") from None
+        raise NotebookError(say(N_("the file is not a Jupyter notebook: invalid JSON at line "
+                                   "%(line)s, column %(column)s (%(error)s)"),
+                                line=str(e.lineno), column=str(e.colno), error=e.msg)) from None
     except (RecursionError, MemoryError):
-        raise NotebookError("the notebook's JSON is nested too deeply to be read") from None
+        raise NotebookError(say(N_("the notebook's JSON is nested too deeply to be read"))) \
+            from None
     if not isinstance(raw, dict) or "cells" not in raw:
-        raise NotebookError("the file is JSON but not a Jupyter notebook (no 'cells')")
+        raise NotebookError(say(N_("the file is JSON but not a Jupyter notebook (no 'cells')")))
     try:
         with warnings.catch_warnings():   # e.g. cells without ids: only the sources matter here
             warnings.simplefilter("ignore")
             return nbformat.reads(text, as_version=4)
     except Exception as e:  # noqa: BLE001 - nbformat raises many kinds
-        raise NotebookError(f"the notebook could not be read: {e}") from None
+        raise NotebookError(say(N_("the notebook could not be read: %(error)s"),
+                                error=str(e))) from None
 
 
 def _line_starts(source):
@@ -133,11 +140,13 @@ def _parse_cell(source, number, program):
     except (SyntaxError, ValueError) as e:
         line = getattr(e, "lineno", "?")
         msg = getattr(e, "msg", str(e))
-        program.problems.append(f"code cell {number} (`{first_line(source)}`) has a syntax "
-                                f"error (line {line}: {msg}); nothing in that cell was graded")
+        program.problems.append(say(N_("code cell %(cell)s (`%(first)s`) has a syntax error "
+                                       "(line %(line)s: %(error)s); nothing in that cell was "
+                                       "graded"), cell=str(number), first=first_line(source),
+                                    line=str(line), error=str(msg)))
     except (RecursionError, MemoryError):
-        program.problems.append(f"code cell {number} is nested too deeply to be read; "
-                                "nothing in that cell was graded")
+        program.problems.append(say(N_("code cell %(cell)s is nested too deeply to be read; "
+                                       "nothing in that cell was graded"), cell=str(number)))
     return None, None
 
 
@@ -153,13 +162,16 @@ def parse(nb, grader_modules=()):
         source = _cell_source(cell)
         parsed += len(source)
         if parsed > MAX_TOTAL_CODE:
-            program.problems.append(f"the notebook has more than {MAX_TOTAL_CODE} characters "
-                                    f"of code: code cells from code cell {index + 1} on were "
-                                    "not graded")
+            program.problems.append(say(N_("the notebook has more than %(limit)s characters "
+                                           "of code: code cells from code cell %(cell)s on "
+                                           "were not graded"), limit=str(MAX_TOTAL_CODE),
+                                        cell=str(index + 1)))
             return program
         if len(source) > MAX_CELL_SOURCE:
-            program.problems.append(f"code cell {index + 1} has {len(source)} characters of "
-                                    f"code (more than {MAX_CELL_SOURCE}); it was not graded")
+            program.problems.append(say(N_("code cell %(cell)s has %(size)s characters of "
+                                           "code (more than %(limit)s); it was not graded"),
+                                        cell=str(index + 1), size=str(len(source)),
+                                        limit=str(MAX_CELL_SOURCE)))
             continue
         python, tree = _parse_cell(source, index + 1, program)
         if tree is None:
@@ -167,12 +179,14 @@ def parse(nb, grader_modules=()):
         starts = _line_starts(python)
         for node in tree.body:
             if _grader_import(node, grader_modules):
-                program.problems.append(f"code cell {index + 1}: notebook code may not import "
-                                        "the grader's modules; that import was ignored")
+                program.problems.append(say(N_("code cell %(cell)s: notebook code may not "
+                                               "import the grader's modules; that import was "
+                                               "ignored"), cell=str(index + 1)))
                 continue
             if len(program.statements) >= MAX_STATEMENTS:
-                program.problems.append(f"more than {MAX_STATEMENTS} top-level statements: "
-                                        "the rest of the notebook was not graded")
+                program.problems.append(say(N_("more than %(limit)s top-level statements: the "
+                                               "rest of the notebook was not graded"),
+                                            limit=str(MAX_STATEMENTS)))
                 return program
             try:
                 segment = _segment(python, starts, node)
@@ -181,12 +195,15 @@ def parse(nb, grader_modules=()):
             try:
                 st = analyse(node, segment, len(program.statements), index, node.lineno)
             except (SyntaxError, ValueError) as e:
-                program.problems.append(f"code cell {index + 1}, line {node.lineno}: "
-                                        f"{getattr(e, 'msg', e)}; that statement was not graded")
+                program.problems.append(say(N_("code cell %(cell)s, line %(line)s: %(error)s; "
+                                               "that statement was not graded"),
+                                            cell=str(index + 1), line=str(node.lineno),
+                                            error=str(getattr(e, "msg", e))))
                 continue
             except (RecursionError, MemoryError):
-                program.problems.append(f"code cell {index + 1}, line {node.lineno} is nested "
-                                        "too deeply to be read; it was not graded")
+                program.problems.append(say(N_("code cell %(cell)s, line %(line)s is nested too "
+                                               "deeply to be read; it was not graded"),
+                                            cell=str(index + 1), line=str(node.lineno)))
                 continue
             program.statements.append(st)
     return program
