@@ -40,18 +40,22 @@ def initial_params(init_seed, layers=LAYERS):
              np.zeros((1, layers[i + 1]), np.float32)) for i in range(len(layers) - 1)]
 
 
-def make_inputs(question, slot, settings, model="mlp", p=0.0, lambd=0.0, beta=0.0, attempt=0,
-                iterations=None):
+BOOK_HYPER = {"p": 0.0, "lambd": 0.0, "beta": 0.0}   # what the book's parts are built with
+
+
+def make_inputs(question, slot, settings, model="mlp", attempt=0, iterations=None, **hyper):
     """Inputs for the sandbox; keys starting with '_' stay in the grader. Run
-    ``attempt`` > 0 uses other initial weights and training seeds."""
+    ``attempt`` > 0 uses other initial weights and training seeds. ``hyper``: the
+    question's hyper-parameters, each a number its training probe reads by name
+    (the book's parts: ``p``, ``lambd``, ``beta``, 0 when not given)."""
     X_train, y_train, X_test, y_test = moons_arrays(settings.data_seed)
     shift = RERUN_SEED_STEP * attempt
     inputs = {"X_train": X_train, "y_train": y_train, "X_test": X_test, "_y_test": y_test,
               "iterations": np.array(iterations or settings.iterations),
               "lr": np.array(LEARNING_RATE), "seed": np.array(settings.train_seed + shift),
               "slot": np.array(slot), "graded_class": np.array(question.graded_class),
-              "model": np.array(model), "p": np.array(p), "lambd": np.array(lambd),
-              "beta": np.array(beta)}
+              "model": np.array(model),
+              **{key: np.array(value) for key, value in {**BOOK_HYPER, **hyper}.items()}}
     for i, (W, b) in enumerate(initial_params(settings.init_seed + shift)):
         inputs[f"W{i}"], inputs[f"b{i}"] = W, b
     return inputs
@@ -83,10 +87,14 @@ def judge(inputs, outputs, train_threshold, test_threshold):
     return Verdict(passed, msg, margin, 0.0, near=not passed and margin > -NEAR, key=key)
 
 
-def check(question, slot, settings, **hyper):
+def check(question, slot, settings, probe=PROBE, **hyper):
     """The accuracy check of ``question`` (its class in ``slot``; ``hyper``:
-    ``model``, ``p``, ``lambd``, ``beta``), with ``settings`` the config's
-    ``[accuracy]``."""
+    ``model`` and the hyper-parameters, e.g. ``p``, ``lambd``, ``beta``), with
+    ``settings`` the config's ``[accuracy]``. ``probe``: the sandbox-side training
+    (``"module:function"``); a question whose class the book's model does not
+    build (a new layer, a new optimizer) names its own, which builds the model
+    with :mod:`autograder.reference.training`'s parts and trains it with
+    :func:`~autograder.reference.training.run_training`."""
     def make(seed):  # noqa: ARG001 - the accuracy run has its own seeds
         return make_inputs(question, slot, settings, **hyper)
 
@@ -98,4 +106,4 @@ def check(question, slot, settings, **hyper):
         return judge(inputs, outputs, settings.train_threshold, settings.test_threshold)
 
     return question.check("accuracy", N_("the MLP trained with your %(cls)s learns"),
-                          PROBE, make, judge_it, rerun, cls=question.graded_class)
+                          probe, make, judge_it, rerun, cls=question.graded_class)

@@ -71,10 +71,17 @@ def setup(ns, inputs):
 
 
 def train(ns, inputs, checkpoints=()):
-    """Train for ``inputs['iterations']`` full-batch steps and return the train
-    and test logits (and, for calibration, the logits at ``checkpoints``)."""
+    """The accuracy probe of the book's parts: :func:`setup`, then :func:`run_training`."""
+    return run_training(setup(ns, inputs), inputs, checkpoints)
+
+
+def run_training(built, inputs, checkpoints=()):
+    """Train ``built`` = ``(model, loss_fn, optimizer, eval_args)`` for
+    ``inputs['iterations']`` full-batch steps and return the train and test
+    logits (and, for calibration, the logits at ``checkpoints``). A question's
+    own training probe builds its model and calls this."""
     name = str(inputs["graded_class"])
-    model, loss_fn, optimizer, eval_args = setup(ns, inputs)
+    model, loss_fn, optimizer, eval_args = built
     X_train, y_train = tensor(inputs["X_train"]), tensor(inputs["y_train"])
     X_test = tensor(inputs["X_test"])
     result = {}
