@@ -42,7 +42,8 @@ Protocol (JSON lines):
                         "checks": [{"name", "probe": "mod:func", "inputs", "output",
                                     "status"}]}
     zygote -> parent   {"question": ..., "outcome": an Outcome's value, "code": int,
-                        "elapsed": float, "cpu": float, "mark": the last progress
+                        "elapsed": float, "waited": float (of elapsed, s spent waiting
+                        for a CPU), "cpu": float, "mark": the last progress
                         mark ("s 12", MARK_PROBES, MARK_DONE or ""),
                         "setup": SETUP_READY | the set-up step it died in | ""}
     (the vocabulary: :mod:`autograder.sandbox.protocol`)
@@ -591,7 +592,7 @@ def _wait(pid, request, progress_fd, watch_disk, setup_fd):
             break
         time.sleep(POLL)
     report = {"outcome": outcome, "code": -9, "elapsed": time.monotonic() - start, "mark": mark,
-              "cpu": usage.ru_utime + usage.ru_stime,
+              "waited": waited, "cpu": usage.ru_utime + usage.ru_stime,
               "setup": _setup_step(_read_setup(setup_fd, setup))}
     kill_descendants()    # whatever the worker left running (we are a subreaper)
     if outcome is None:   # the worker ended by itself
