@@ -567,10 +567,11 @@ def _wait(pid, request, progress_fd, watch_disk, setup_fd):
     statement_limit = float(request["statement_limit"]) + STATEMENT_GRACE
     positions = {int(st["index"]): k for k, st in enumerate(request["statements"])}
     key, mark, since, disk_checked = (-1,), "", start, start
-    waited_since = 0.0
+    waited = waited_since = 0.0
     while True:
+        waited = max(waited, _run_delay(pid))     # read before wait4 reaps it (then: 0)
         done, status, usage = os.wait4(pid, os.WNOHANG)
-        now, waited = time.monotonic(), _run_delay(pid)
+        now = time.monotonic()
         setup = _read_setup(setup_fd, setup)
         progress = _progress(_read_mark(progress_fd), positions)
         if progress is not None and progress[0] > key:
