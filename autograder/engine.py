@@ -32,7 +32,7 @@ from .notebook import (NotebookError, own_source, parse, read_notebook, runtime_
                        slice_for, with_runtime_bindings)
 from .results import GradingResult, TestSpec
 from .limits import Limits, Speed, load_timing, question_limits
-from .sandbox.protocol import SETUP_READY, Outcome, marked_statement
+from .sandbox.protocol import SETUP_READY, Outcome, Report, marked_statement
 from .sandbox.runner import Sandbox, SandboxError, child_root
 
 MAX_SKIPPED = 3       # statements of one slice skipped for killing or hanging the worker
@@ -66,12 +66,11 @@ def _not_cuda(info):
 def grader_fault(question, report, slice_report):
     """The GraderError of a worker that ended before the student's first
     statement started (its set-up is the grader's), or None."""
-    if report.get("setup") in (SETUP_READY, None):      # None: the zygote was lost
+    if report.setup in (SETUP_READY, None):      # None: the zygote was lost
         return None
     error = slice_report.setup_error or {}
-    step = error.get("step") or report.get("setup") or "start"
-    why = error.get("error") or f"the worker ended ({report.get('outcome')}, code " \
-                                f"{report.get('code')})"
+    step = error.get("step") or report.setup or "start"
+    why = error.get("error") or f"the worker ended ({report.outcome}, code {report.code})"
     if error.get("diagnosis"):
         why = f"{error['diagnosis']} ({why})"
     return GraderError(f"the sandbox worker of {question} failed in its set-up ({step}), "
@@ -84,13 +83,13 @@ def _fate(report, statement_limit):
                 Outcome.TIMEOUT: N_("did not finish within the question's time limit"),
                 Outcome.SIGNAL: N_("crashed the program"),
                 Outcome.DISK_LIMIT: N_("wrote more to disk than a question may")}.get(
-        Outcome.of(report.get("outcome")), N_("ended the program")), seconds=f"{statement_limit:g}")
+        Outcome.of(report.outcome), N_("ended the program")), seconds=f"{statement_limit:g}")
 
 
 def _died_in(report, indices):
     """The index of the slice statement the worker was running when it ended
     (by ``os._exit``, a crash or a time limit), or None."""
-    index = marked_statement(report.get("mark", ""))
+    index = marked_statement(report.mark)
     return index if index in indices else None
 
 
@@ -102,7 +101,7 @@ class QuestionRun:
     limits: Limits
     skipped: dict = field(default_factory=dict)    # statement index -> why
     errors: dict = field(default_factory=dict)     # statement index -> (kind, message)
-    report: dict = field(default_factory=dict)
+    report: Report = field(default_factory=Report)
     probed: dict = field(default_factory=dict)
     notes: dict = field(default_factory=dict)      # for the staff log (run-time bindings)
 
@@ -189,7 +188,7 @@ class Grading:
             return self.fail(unit, N_("class %(cls)s could not be graded: it is not defined at "
                                       "the top level of a code cell of the notebook"),
                              cls=unit.graded_class)
-        self.logs[unit.id] = {"report": run.report, "slice": run.slice.indices,
+        self.logs[unit.id] = {"report": run.report.to_json(), "slice": run.slice.indices,
                               "skipped": sorted(run.skipped), "limits": asdict(run.limits),
                               "output": sandbox.log(unit.id, self.cfg.run.log_limit_kb * 1024),
                               **run.notes}

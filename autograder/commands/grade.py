@@ -22,6 +22,7 @@ from ..grading import grade_safely, specs_of, write_safely
 from ..i18n import use as use_language
 from ..lab import load_lab
 from ..results import GradingResult, clean_text, write_text_atomic
+from ..sandbox.protocol import Status
 
 USAGE_ERROR = ExitCode.USAGE
 DEFAULT_OUT = "results"      # grade.py grade X writes results/<id>/results.json
@@ -68,7 +69,7 @@ def main(notebook, results=None, out=None, config=None, device=None, quiet=False
     use_language(cfg.lab.language)     # the notes about the submission, for the student
     path = Path(notebook)
     found = submission(path.parent, path, cfg.lab.notebook)
-    if path.is_dir() and found.status == "multiple_notebooks":     # a class, most likely
+    if path.is_dir() and found.status == Status.MULTIPLE_NOTEBOOKS:     # a class, most likely
         print(clean_text(f"{path} holds several notebooks and none is named "
                          f"{cfg.lab.notebook}: to grade a class, grade.py batch {path} --out "
                          "OUT_DIR; for one student, keep one notebook"), file=sys.stderr)

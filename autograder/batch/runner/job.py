@@ -15,6 +15,7 @@ from pathlib import Path
 from ...engine import open_sandbox
 from ...grading import grade_safely, specs_of
 from ...results import GradingResult
+from ...sandbox.protocol import Status
 
 
 @dataclass
@@ -35,7 +36,7 @@ class Outcome:
 
 
 def grader_failure(job, error):
-    return Outcome("grader_error",
+    return Outcome(Status.GRADER_ERROR,
                    GradingResult.grader_failed(job.sid, specs_of(job.config), error,
                                                job.config.lab.language), error)
 
@@ -72,5 +73,5 @@ def run_job(job, warm=False, under=None):
     if job.device_note:
         result.staff["device_note"] = job.device_note
     if code:
-        return Outcome("grader_error", result, result.grader_error or "")
-    return Outcome("graded", result)
+        return Outcome(Status.GRADER_ERROR, result, result.grader_error or "")
+    return Outcome(Status.GRADED, result)
