@@ -21,7 +21,7 @@ from ..errors import ExitCode
 from ..grading import grade_safely, specs_of, write_safely
 from ..i18n import use as use_language
 from ..lab import load_lab
-from ..results import GradingResult, clean_text, write_text_atomic
+from ..results import GradingResult, clean_text, staff_path, write_text_atomic
 from ..sandbox.protocol import Status
 
 USAGE_ERROR = ExitCode.USAGE
@@ -54,7 +54,8 @@ def grade_submission(path, results, cfg, device=None, lab=None):
             result, code = GradingResult.not_graded(sub.source, specs_of(cfg), sub.message,
                                                     cfg.lab.language), 0
         else:
-            result, code = grade_safely(notebook, cfg, device=device, lab=lab)
+            result, code = grade_safely(notebook, cfg, device=device, lab=lab,
+                                         staff_log=staff_path(results))
             result.submission = str(path) if notebook == path else sub.source
             if sub.message:            # several notebooks: which one was graded
                 result.problems.insert(0, sub.message)

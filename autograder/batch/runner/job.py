@@ -69,7 +69,8 @@ def run_job(job, warm=False, under=None):
             sandbox = warm_sandbox(job, under) if warm else None
         except Exception:  # noqa: BLE001 - e.g. no GPU: the same failure grade.py reports
             sandbox = None
-        result, code = grade_safely(path, job.config, device=job.device, sandbox=sandbox)
+        result, code = grade_safely(path, job.config, device=job.device, sandbox=sandbox,
+                                    staff_log=f"the batch's {job.sid}/results.staff.json")
     if job.device_note:
         result.staff["device_note"] = job.device_note
     if code:
