@@ -42,7 +42,8 @@ Protocol (JSON lines):
                         "checks": [{"name", "probe": "mod:func", "inputs", "output",
                                     "status"}]}
     zygote -> parent   {"question": ..., "outcome": an Outcome's value, "code": int,
-                        "elapsed": float, "cpu": float, "mark": the last progress
+                        "elapsed": float, "waited": float (of elapsed, s spent waiting
+                        for a CPU), "cpu": float, "mark": the last progress
                         mark ("s 12", MARK_PROBES, MARK_DONE or ""),
                         "setup": SETUP_READY | the set-up step it died in | ""}
     (both typed, with the vocabulary: :mod:`autograder.sandbox.protocol`'s
@@ -593,8 +594,8 @@ def _wait(pid, request, progress_fd, watch_disk, setup_fd):
             _, status, usage = os.wait4(pid, 0)
             break
         time.sleep(POLL)
-    report = Report(outcome, code=-9, elapsed=time.monotonic() - start, mark=mark,
-                    cpu=usage.ru_utime + usage.ru_stime,
+    report = Report(outcome, code=-9, elapsed=time.monotonic() - start, waited=waited,
+                    cpu=usage.ru_utime + usage.ru_stime, mark=mark,
                     setup=_setup_step(_read_setup(setup_fd, setup)), question=request.question)
     kill_descendants()    # whatever the worker left running (we are a subreaper)
     if outcome is None:   # the worker ended by itself

@@ -124,6 +124,7 @@ class Report:
     outcome: str = Outcome.LOST.value   # an Outcome's value
     code: int = None                    # the exit status or the signal
     elapsed: float = None               # wall-clock seconds
+    waited: float = None                # of elapsed, the seconds spent waiting for a CPU
     cpu: float = None                   # CPU seconds
     mark: str = ""                      # the last progress mark
     setup: str = None                   # SETUP_READY, the set-up step it died in, or ""
@@ -146,7 +147,7 @@ class Report:
         report.outcome = outcome.value if outcome is not None else Outcome.LOST.value
         if isinstance(kept.get("code"), int) and not isinstance(kept.get("code"), bool):
             report.code = kept["code"]
-        for name in ("elapsed", "cpu"):
+        for name in ("elapsed", "waited", "cpu"):
             value = kept.get(name)
             if isinstance(value, (int, float)) and not isinstance(value, bool) \
                     and 0 <= value < 1e9:
