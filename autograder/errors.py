@@ -33,3 +33,7 @@ class InstructorError(AutograderError):
 
 class GraderFault(AutograderError):
     """The grader itself (not the student) failed."""
+
+
+class GraderError(GraderFault):
+    """The grader itself cannot work (bad config, no paddle, no GPU asked for)."""

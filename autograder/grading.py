@@ -5,7 +5,9 @@ product: the command line, batch jobs and Gradescope all grade through them,
 so that a results file is written in every case. A failure of the grader
 itself (a bug, no paddle, a GPU asked for where there is none) gives every
 test zero with "Autograder failed, contact staff" and exit status 2; a
-student's bad file grades to zero with a message and exit status 0.
+student's bad file grades to zero with a message and exit status 0. A fault's
+traceback goes to the staff log only (the result's ``grader_error``, written to
+the staff sidecar ``results.staff.json``); the terminal gets one line.
 """
 
 import sys
@@ -15,9 +17,10 @@ from pathlib import Path
 from .errors import ExitCode
 from .engine import GraderError, grade_notebook, test_specs
 from .lab import load_lab
-from .results import GradingResult, clean_text, write_results
+from .results import GradingResult, clean_text, staff_path, write_results
 
 GRADER_FAILED = ExitCode.GRADER
+STAFF_LOG = "results.staff.json"      # where a fault's details are, when the caller does not say
 
 
 def specs_of(cfg):
@@ -28,16 +31,19 @@ def specs_of(cfg):
         return []
 
 
-def grade_safely(notebook, cfg, **kwargs):
+def grade_safely(notebook, cfg, staff_log=STAFF_LOG, **kwargs):
     """``(result, exit_status)``: the engine's result, or the grader-failure
-    result when the grader itself fails. Never raises (but for KeyboardInterrupt)."""
+    result when the grader itself fails. Never raises (but for KeyboardInterrupt).
+    A fault prints one line on stderr naming ``staff_log``, where its details
+    (the traceback) go with the result's ``grader_error``."""
     try:
         return grade_notebook(notebook, cfg, **kwargs), 0
-    except GraderError as e:
-        error = str(e)
-    except Exception:  # noqa: BLE001 - always a result
-        error = traceback.format_exc()
-    print(clean_text(f"grader error: {error}"), file=sys.stderr)
+    except GraderError as e:         # the grader's own diagnosis: its message says it all
+        error, summary = str(e), str(e)
+    except Exception as e:  # noqa: BLE001 - always a result
+        error, summary = traceback.format_exc(), f"{type(e).__name__}: {e}"
+    summary = " ".join(clean_text(summary).split())
+    print(f"grader error: {summary} (details in {staff_log})", file=sys.stderr)
     return GradingResult.grader_failed(clean_text(notebook), specs_of(cfg), error,
                                        cfg.lab.language), GRADER_FAILED
 
@@ -66,5 +72,5 @@ def write_safely(result, path, cfg):
 def grade_and_write(notebook, results_path, cfg, **kwargs):
     """Grade ``notebook`` and write ``results_path``, whatever happens;
     returns ``(result, exit_status)``."""
-    result, code = grade_safely(notebook, cfg, **kwargs)
+    result, code = grade_safely(notebook, cfg, staff_log=staff_path(results_path), **kwargs)
     return result, max(code, write_safely(result, Path(results_path), cfg))

@@ -415,6 +415,12 @@ def write_json_atomic(path, data, limit=None):
     write_text_atomic(path, text)
 
 
+def staff_path(results_path):
+    """The staff sidecar of ``results_path``: ``results.json`` -> ``results.staff.json``."""
+    path = Path(results_path)
+    return path.with_name(path.stem + ".staff.json")
+
+
 def write_results(result, path):
     """Write ``results.json`` (Gradescope's format, validated, < 1 MB) and the
     staff sidecar next to it (``results.staff.json``)."""
@@ -422,5 +428,5 @@ def write_results(result, path):
     validate(data)
     write_json_atomic(path, data, limit=MAX_RESULTS_BYTES)
     path = Path(path)
-    write_json_atomic(path.with_name(path.stem + ".staff.json"), result.to_staff())
+    write_json_atomic(staff_path(path), result.to_staff())
     return data

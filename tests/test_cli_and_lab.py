@@ -203,3 +203,31 @@ def test_grade_loads_the_lab_once(tmp_path, monkeypatch):
                       quiet=True)
     assert code == 0 and (tmp_path / "dave" / "results.json").is_file()
     assert len(calls) == 1
+
+
+def test_a_grader_fault_prints_one_line_and_its_traceback_goes_to_the_staff_log(
+        tmp_path, monkeypatch, capsys):
+    """A bug of the grader (here the engine raising) gives the "Autograder failed"
+    results file and exit 2; the terminal gets one line naming the staff sidecar,
+    which holds the traceback."""
+    import json
+
+    from autograder import grading
+    from autograder.commands import grade
+
+    def broken(notebook, cfg, **kwargs):
+        raise RuntimeError("the engine broke\non two lines")
+
+    monkeypatch.setattr(grading, "grade_notebook", broken)
+    results = tmp_path / "results.json"
+    code = grade.main(str(ROOT / "examples" / "submissions" / "alice.ipynb"),
+                      results=str(results), quiet=True)
+    err = capsys.readouterr().err
+    staff = tmp_path / "results.staff.json"
+    assert code == 2 and "Traceback" not in err
+    line = [x for x in err.splitlines() if x.startswith("grader error:")]
+    assert line == [f"grader error: RuntimeError: the engine broke on two lines "
+                    f"(details in {staff})"]
+    logged = json.loads(staff.read_text(encoding="utf-8"))["grader_error"]
+    assert logged.startswith("Traceback") and "the engine broke" in logged
+    assert json.loads(results.read_text(encoding="utf-8"))["score"] == 0

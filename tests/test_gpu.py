@@ -199,7 +199,7 @@ def test_a_question_out_of_gpu_memory_runs_again_alone(config, tmp_path):
 
 
 def test_the_preflight_report_reads_the_workers_json_defensively():
-    from autograder.sandbox.preflight import Preflight
+    from autograder.sandbox.protocol import Preflight
 
     report = Preflight.from_json({"ok": True, "setup_cpu": "x", "setup_wall": 1.5, "junk": 1},
                                  paddle="2.6.2")

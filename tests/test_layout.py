@@ -233,3 +233,68 @@ def test_the_command_line_imports_on_gradescopes_image():
     proc = subprocess.run([sys.executable, "-c", code], cwd=PACKAGE.parent, capture_output=True,
                           text=True, timeout=120)
     assert proc.stdout.strip() == "ok", proc.stderr
+
+
+def _status_words_in_code(path, words):
+    """The status words ``path`` spells as string constants in its code (not in
+    docstrings, nor as a mapping's key: a results field named like a status)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skip = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant):
+            skip.add(id(body[0].value))                           # a docstring
+        if isinstance(node, ast.Dict):
+            skip.update(id(k) for k in node.keys if k is not None)  # {"field": ...}
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr == "get" and node.args:
+            skip.add(id(node.args[0]))                            # record.get("field")
+        if isinstance(node, ast.Subscript):
+            skip.add(id(node.slice))                              # record["field"]
+        if isinstance(node, ast.Set):
+            skip.update(id(e) for e in node.elts)                 # a set of field names
+    return sorted({n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)
+                   and n.value in words and id(n) not in skip})
+
+
+def test_the_gradebook_statuses_are_spelled_in_the_protocol_only():
+    """A student's gradebook status ("graded", "missing", "bad_zip", ...) is
+    autograder/sandbox/protocol.py's Status: no other module of the package
+    spells one as a string in its code ("ok", a word of every kind of text, is
+    left out: discovery's Status.OK)."""
+    from autograder.sandbox.protocol import Status
+
+    words = {s.value for s in Status} - {Status.OK.value}
+    spelled = {str(p.relative_to(PACKAGE)): found for p in sorted(PACKAGE.rglob("*.py"))
+               if p.name != "protocol.py" and (found := _status_words_in_code(p, words))}
+    assert spelled == {}
+    assert f"{Status.GRADED}" == str(Status.GRADED) == "graded"
+    assert {"graded": 1}[Status.GRADED] == 1 and Status("bad_zip") is Status.BAD_ZIP
+
+
+def test_the_status_check_sees_a_spelled_status(tmp_path):
+    """Guards the test above: a status in code is seen; in a docstring or as a field name not."""
+    module = tmp_path / "m.py"
+    module.write_text('"""graded"""\nx = {"graded": 1}.get("missing")\nif y == "bad_zip":\n'
+                      '    pass\n')
+    assert _status_words_in_code(module, {"graded", "missing", "bad_zip"}) == ["bad_zip"]
+
+
+def test_the_sandbox_messages_are_typed_and_a_report_is_read_defensively():
+    """The runner's Request crosses JSON unchanged; the zygote's Report (it runs
+    next to student code) keeps only well-typed fields, else is a lost worker."""
+    import json
+
+    from autograder.sandbox.protocol import Outcome, ProbeRequest, Report, Request
+
+    request = Request("q1", 1.5, 3.0, 2.0, "cpu", "/s", statements=[{"index": 0}],
+                      checks=[ProbeRequest("q1.a", "m:f", "i.npz", "o.npz", "s.json")])
+    assert Request.from_json(json.loads(json.dumps(request.to_json()))) == request
+    good = Report(Outcome.SIGNAL.value, code=9, elapsed=1.0, cpu=0.5, mark="s 3", setup="ready")
+    assert Report.from_json(json.loads(json.dumps(good.to_json()))) == good
+    forged = Report.from_json({"outcome": "pwned", "code": "9", "elapsed": -1, "cpu": True,
+                               "mark": ["s 1"], "setup": 3, "extra": 1})
+    assert forged == Report.lost() and forged.ended is Outcome.LOST
+    assert Report.from_json("not a dict") == Report.lost()
+    assert Report.from_json({"outcome": "exited", "code": 0}).ended is Outcome.EXITED

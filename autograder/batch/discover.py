@@ -32,10 +32,11 @@ from pathlib import Path
 
 from ..i18n import N_, say
 from ..notebook import MAX_NOTEBOOK_BYTES, choose_notebook, ignored, zip_notebooks
+from ..sandbox.protocol import Status
 from .store import CLASS_FILES
 
-OK = "ok"
-NOT_A_NOTEBOOK = "not_a_notebook"
+OK = Status.OK
+NOT_A_NOTEBOOK = Status.NOT_A_NOTEBOOK
 NOTEBOOK, ZIP = ".ipynb", ".zip"
 RESERVED = set(CLASS_FILES)   # names of the class's files in OUT_DIR
 
@@ -70,7 +71,7 @@ class Submission:
                 return _read_capped(z.open(info), info.file_size)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, NotImplementedError,
                 zlib.error, EOFError, OSError, ValueError, KeyError) as e:
-            status = "unreadable" if self.member is None else "bad_zip"
+            status = Status.UNREADABLE if self.member is None else Status.BAD_ZIP
             raise SubmissionError(status, say(N_("cannot read %(source)s: %(error)s"),
                                               source=self.source, error=str(e))) from None
 
@@ -78,12 +79,12 @@ class Submission:
 def _read_capped(stream, declared_size):
     with stream:
         if declared_size > MAX_NOTEBOOK_BYTES:
-            raise SubmissionError("too_large", say(
+            raise SubmissionError(Status.TOO_LARGE, say(
                 N_("the notebook is %(size)s MB, more than %(limit)s MB"),
                 size=f"{declared_size / 2**20:.0f}", limit=f"{MAX_NOTEBOOK_BYTES / 2**20:.0f}"))
         data = stream.read(MAX_NOTEBOOK_BYTES + 1)
     if len(data) > MAX_NOTEBOOK_BYTES:
-        raise SubmissionError("too_large", say(N_("the notebook is larger than %(limit)s MB"),
+        raise SubmissionError(Status.TOO_LARGE, say(N_("the notebook is larger than %(limit)s MB"),
                                                limit=f"{MAX_NOTEBOOK_BYTES / 2**20:.0f}"))
     return data
 
@@ -92,13 +93,13 @@ def _choose(sub, names, expected, where):
     """The notebook to grade among ``names`` (:func:`choose_notebook`), with a note for
     the gradebook in ``sub``; None, with ``sub``'s status saying why, if there is none."""
     if not names:
-        sub.status, sub.message = "no_notebook", say(
+        sub.status, sub.message = Status.NO_NOTEBOOK, say(
             N_("no .ipynb file in the folder") if where == "folder"
             else N_("no .ipynb file in the zip"))
         return None
     chosen = choose_notebook(names, expected)
     if chosen is None:
-        sub.status, sub.message = "multiple_notebooks", say(
+        sub.status, sub.message = Status.MULTIPLE_NOTEBOOKS, say(
             N_("several notebooks: %(names)s"), names=", ".join(names))
     elif len(names) > 1:
         sub.message = say(N_("several notebooks (%(names)s); only %(chosen)s was graded"),
@@ -134,7 +135,7 @@ def _from_zip(root, path, expected):
     try:
         names = zip_notebooks(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as e:
-        sub.status, sub.message = "bad_zip", say(N_("not a valid zip file: %(error)s"),
+        sub.status, sub.message = Status.BAD_ZIP, say(N_("not a valid zip file: %(error)s"),
                                                  error=str(e))
         return sub
     chosen = _choose(sub, names, expected, "zip")
@@ -180,10 +181,10 @@ def discover(root, exclude=(), expected=None):
         same, others = _without_other_files(same)
         if len(same) > 1:
             sources = ", ".join(s.source for s in same)
-            subs.append(Submission(sid, sources, status="duplicate_id",
+            subs.append(Submission(sid, sources, status=Status.DUPLICATE_ID,
                                    message=f"several submissions for this id: {sources}"))
         elif sid in RESERVED:
-            subs.append(Submission(sid, same[0].source, status="bad_id",
+            subs.append(Submission(sid, same[0].source, status=Status.BAD_ID,
                                    message=f"the id {sid!r} is a name the batch output uses"))
         else:
             subs.append(same[0])

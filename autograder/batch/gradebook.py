@@ -13,10 +13,10 @@ import csv
 import io
 from dataclasses import dataclass
 
-from ..sandbox.protocol import Outcome
+from ..sandbox.protocol import Outcome, Report, Status
 from .store import is_done, load_result, read_marker
 
-GRADED = "graded"
+GRADED = Status.GRADED
 
 
 @dataclass
@@ -40,8 +40,11 @@ def incidents(result):
     """Questions whose sandboxed run did not end normally ("<question>: time limit")."""
     found = []
     for question, log in result.staff.get("questions", {}).items():
-        report = log.get("report", {}) if isinstance(log, dict) else {}
-        outcome, code = Outcome.of(report.get("outcome")), report.get("code")
+        data = log.get("report") if isinstance(log, dict) else None
+        if not isinstance(data, dict):           # the question did not run
+            continue
+        report = Report.from_json(data)
+        outcome, code = report.ended, report.code
         if outcome is not None and outcome.out_of_time:
             found.append(f"{question}: time limit")
         elif outcome is Outcome.SIGNAL:
@@ -75,7 +78,7 @@ def collect(out, subs):
             notes = ([sub.message] if sub.message else []) + result.problems + incidents(result)
             entries.append(Entry(sub.sid, sub.source, GRADED, one_line("; ".join(notes)), result))
         else:
-            entries.append(Entry(sub.sid, sub.source, "not_graded",
+            entries.append(Entry(sub.sid, sub.source, Status.NOT_GRADED,
                                  "not graded yet: run the batch again"))
     return entries
 

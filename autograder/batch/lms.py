@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..notebook import choose_notebook, ignored
+from ..sandbox.protocol import Status
 from .discover import Submission, SubmissionError, _read_capped
 
 CANVAS = re.compile(r"^(?P<who>[^_/]+)_(?:(?P<late>LATE)_)?(?P<id>\d+)_(?P<attachment>\d+)_"
@@ -75,7 +76,7 @@ class LmsSubmission(Submission):
                 return _read_capped(z.open(info), info.file_size)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, NotImplementedError,
                 zlib.error, EOFError, OSError, ValueError, KeyError) as e:
-            raise SubmissionError("bad_zip", f"cannot read {self.source}: {e}") from None
+            raise SubmissionError(Status.BAD_ZIP, f"cannot read {self.source}: {e}") from None
 
 
 class _Download:
@@ -179,7 +180,7 @@ def _pick(download, sub_fields, sid, files, expected, label=lambda n: n):
         shown = {label(f): f for f in notebooks}
         chosen = choose_notebook(sorted(shown), expected)
         if chosen is None:
-            return LmsSubmission(sid, ", ".join(files), status="multiple_notebooks",
+            return LmsSubmission(sid, ", ".join(files), status=Status.MULTIPLE_NOTEBOOKS,
                                  message=f"several notebooks: {', '.join(sorted(shown))}",
                                  **sub_fields)
         sub = download.submission(sid, shown[chosen], **sub_fields)
@@ -192,15 +193,15 @@ def _pick(download, sub_fields, sid, files, expected, label=lambda n: n):
             inside = download.zip_members(zips[0])
         except (zipfile.BadZipFile, zipfile.LargeZipFile, SubmissionError, OSError,
                 ValueError, KeyError) as e:
-            return LmsSubmission(sid, zips[0], status="bad_zip",
+            return LmsSubmission(sid, zips[0], status=Status.BAD_ZIP,
                                  message=f"not a valid zip file: {e}", **sub_fields)
         chosen = choose_notebook(inside, expected)
         if chosen is not None:
             return download.submission(sid, zips[0], inner=chosen, **sub_fields)
-        status = "multiple_notebooks" if inside else "no_notebook"
+        status = Status.MULTIPLE_NOTEBOOKS if inside else Status.NO_NOTEBOOK
         return LmsSubmission(sid, zips[0], status=status,
                              message=f"{len(inside)} notebooks in {zips[0]}", **sub_fields)
-    return LmsSubmission(sid, ", ".join(files), status="no_notebook",
+    return LmsSubmission(sid, ", ".join(files), status=Status.NO_NOTEBOOK,
                          message=f"no .ipynb file among {', '.join(files)}", **sub_fields)
 
 
@@ -301,7 +302,7 @@ def submissions(layout, download, expected):
     for sid, same in sorted(by_id.items()):
         if len(same) > 1:
             sources = ", ".join(s.source for s in same)
-            subs.append(LmsSubmission(sid, sources, status="duplicate_id", layout=layout,
+            subs.append(LmsSubmission(sid, sources, status=Status.DUPLICATE_ID, layout=layout,
                                       lms_id=same[0].lms_id, id_kind=same[0].id_kind,
                                       message=f"several submissions for this id: {sources}"))
         else:

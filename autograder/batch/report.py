@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ..results import clip
+from ..sandbox.protocol import Status
 from .fonts import drawable, plotting
 from .page import Context, code, render
 from .similarity import THRESHOLD, heatmap_png
@@ -173,7 +174,7 @@ def _device_notes(entries):
 
 def _incidents(entries):
     return [[e.sid, e.source, e.status, code(e.message)] for e in entries
-            if e.status != "graded" or e.message]
+            if e.status != Status.GRADED or e.message]
 
 
 def _similar(similar):

@@ -19,6 +19,7 @@ import json
 import time
 from pathlib import Path
 
+from ..sandbox.protocol import Status
 from ..i18n import DEFAULT as DEFAULT_LANGUAGE
 from .feedback import render_feedback
 from .page import context_of
@@ -49,7 +50,7 @@ def is_done(out, sid, sha):
     marker = read_marker(out, sid)
     folder = Path(out) / sid
     return (marker is not None and marker.get("sha256") == sha
-            and marker.get("status") == "graded"
+            and marker.get("status") == Status.GRADED
             and (folder / "results.json").is_file() and (folder / "results.staff.json").is_file())
 
 

@@ -42,6 +42,7 @@ from ..batch.lms import submissions as lms_submissions
 from ..batch.runner.cluster import run_dask
 from ..batch.runner.job import Job, Outcome, grader_failure
 from ..batch.runner.pool import run_local
+from ..sandbox.protocol import Status
 from ..term import TermError
 from ..term import db as term_db
 from ..term.roster import Student, read_roster, resolve
@@ -91,7 +92,7 @@ def _similarity(similarity, out, entries, cfg, lab):
     (clusters, matrices) for the report."""
     compare, to_csv = similarity.compare, similarity.to_csv
     sources = {e.sid: e.result.staff.get("class_sources", {}) for e in entries
-               if e.result is not None and e.status == "graded"}
+               if e.result is not None and e.status == Status.GRADED}
     pairs, clusters, matrices = compare(sources, known_code(cfg, lab, REPOSITORY))
     store.write_text_atomic(out / store.SIMILARITY, to_csv(pairs, clusters))
     return clusters, matrices
@@ -154,7 +155,7 @@ def _run(args, todo, cfg, config_bytes, out, by_id, unsaved, term):
             except Exception:  # noqa: BLE001 - the end of the batch imports it from the files
                 _say(args, f"\n{job.sid}: recording the grading in the database failed:\n"
                            f"{traceback.format_exc()}")
-        errors += outcome.status != "graded"
+        errors += outcome.status != Status.GRADED
         bar.set_postfix_str(f"last={job.sid} grader_errors={errors}", refresh=False)
         bar.update(1)
 
@@ -201,8 +202,8 @@ def _term_end(args, out, cfg, term, entries, subs):
     for sub in subs:                         # saved on disk, not yet in the database
         if sub.ok and store.is_done(out, sub.sid, sub.digest) \
                 and not term.has_grading(sub.sid, sub.digest):
-            term.graded(sub.sid, sub.digest, Outcome("graded", store.load_result(out, sub.sid)),
-                        imported=True)
+            term.graded(sub.sid, sub.digest,
+                        Outcome(Status.GRADED, store.load_result(out, sub.sid)), imported=True)
     entries = class_rows(term.conn, entries, bool(term.roster()))
     standing = standings(term.conn, cfg, {e.sid: e.status for e in entries})
     for e in entries:
@@ -306,9 +307,9 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
 
     entries = collect(out, subs)
     for entry in entries:
-        if entry.sid in unsaved and entry.status != "grader_error":   # nothing saved
+        if entry.sid in unsaved and entry.status != Status.GRADER_ERROR:   # nothing saved
             entry.status, entry.message, entry.result = (
-                "grader_error", one_line(f"autograder failed: {unsaved[entry.sid]}"), None)
+                Status.GRADER_ERROR, one_line(f"autograder failed: {unsaved[entry.sid]}"), None)
     entries, standing, item_table = _term_end(args, out, cfg, term, entries, subs)
     maxima = question_maxima(cfg, lab)
     store.write_text_atomic(out / store.GRADEBOOK,
@@ -321,4 +322,4 @@ def main(submissions, out, config=None, jobs=None, force=False, only=None, scale
          "".join(f"\n  {out / name}" for name in store.CLASS_FILES[:3]))
     if args.device_note:
         _say(args, f"note: {args.device_note}")
-    return ExitCode.GRADER if statuses.get("grader_error") else ExitCode.OK
+    return ExitCode.GRADER if statuses.get(Status.GRADER_ERROR) else ExitCode.OK

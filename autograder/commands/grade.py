@@ -21,7 +21,8 @@ from ..errors import ExitCode
 from ..grading import grade_safely, specs_of, write_safely
 from ..i18n import use as use_language
 from ..lab import load_lab
-from ..results import GradingResult, clean_text, write_text_atomic
+from ..results import GradingResult, clean_text, staff_path, write_text_atomic
+from ..sandbox.protocol import Status
 
 USAGE_ERROR = ExitCode.USAGE
 DEFAULT_OUT = "results"      # grade.py grade X writes results/<id>/results.json
@@ -53,7 +54,8 @@ def grade_submission(path, results, cfg, device=None, lab=None):
             result, code = GradingResult.not_graded(sub.source, specs_of(cfg), sub.message,
                                                     cfg.lab.language), 0
         else:
-            result, code = grade_safely(notebook, cfg, device=device, lab=lab)
+            result, code = grade_safely(notebook, cfg, device=device, lab=lab,
+                                         staff_log=staff_path(results))
             result.submission = str(path) if notebook == path else sub.source
             if sub.message:            # several notebooks: which one was graded
                 result.problems.insert(0, sub.message)
@@ -68,7 +70,7 @@ def main(notebook, results=None, out=None, config=None, device=None, quiet=False
     use_language(cfg.lab.language)     # the notes about the submission, for the student
     path = Path(notebook)
     found = submission(path.parent, path, cfg.lab.notebook)
-    if path.is_dir() and found.status == "multiple_notebooks":     # a class, most likely
+    if path.is_dir() and found.status == Status.MULTIPLE_NOTEBOOKS:     # a class, most likely
         print(clean_text(f"{path} holds several notebooks and none is named "
                          f"{cfg.lab.notebook}: to grade a class, grade.py batch {path} --out "
                          "OUT_DIR; for one student, keep one notebook"), file=sys.stderr)

@@ -365,9 +365,9 @@ class IsolatedSandbox(Sandbox):
         return self.workdir / "io" / question, self.workdir / "scratch" / question
 
     def _collect(self, c, report):
-        for key in ("status", "output"):
+        for path in (c.status, c.output):     # c: a protocol.ProbeRequest
             try:
-                st = os.lstat(c[key])
+                st = os.lstat(path)
             except FileNotFoundError:
                 continue
             except OSError:

@@ -46,7 +46,8 @@ Protocol (JSON lines):
                         for a CPU), "cpu": float, "mark": the last progress
                         mark ("s 12", MARK_PROBES, MARK_DONE or ""),
                         "setup": SETUP_READY | the set-up step it died in | ""}
-    (the vocabulary: :mod:`autograder.sandbox.protocol`)
+    (both typed, with the vocabulary: :mod:`autograder.sandbox.protocol`'s
+    Request and Report)
 
 A worker: sets resource limits, redirects stdout/stderr to its capped log,
 reads its inputs, resolves its probes and imports the reference classes it
@@ -79,8 +80,8 @@ from autograder.sandbox import jail, seccomp
 from autograder.sandbox.landlock import restrict
 from autograder.sandbox.policy import policy_for, system_read_roots
 from autograder.sandbox.preflight import diagnose_cuda, paddle_build, refused_devices
-from autograder.sandbox.protocol import (MARK_DONE, MARK_PROBES, SETUP_READY, Outcome,
-                                         marked_statement, statement_mark)
+from autograder.sandbox.protocol import (MARK_DONE, MARK_PROBES, SETUP_READY, Outcome, Report,
+                                         Request, marked_statement, statement_mark)
 from autograder.sandbox.processes import become_subreaper, die_with_parent, kill_descendants
 
 PRINT_LIMIT = 64 * 1024          # bytes of Python-level output kept per worker
@@ -191,16 +192,18 @@ def _read_roots(grader_root, workdir):
 def _policy(request):
     """The worker's :class:`~autograder.sandbox.policy.WorkerPolicy` for the
     request's device ("cpu", "gpu" or "gpu:N")."""
-    device, _, index = str(request.get("device", "cpu")).partition(":")
-    return policy_for(device, gpu_index=request.get("gpu_index", int(index) if index else None),
-                      memory_bytes=request.get("memory_bytes"), scratch=request["scratch"])
+    device, _, index = str(request.device or "cpu").partition(":")
+    gpu_index = request.gpu_index if request.gpu_index is not None else \
+        int(index) if index else None
+    return policy_for(device, gpu_index=gpu_index, memory_bytes=request.memory_bytes,
+                      scratch=request.scratch)
 
 
 def _confine(request, spec, task_group, kernel, policy=None):
     """The jail (processes, disk, capabilities), then Landlock, seccomp and the
     grader's modules hidden, as the worker's ``policy`` says; returns a note of
     what was applied."""
-    scratch = request["scratch"]
+    scratch = request.scratch
     policy = policy or _policy(request)
     notes, refuse_processes = jail.enter(scratch, task_group, kernel, policy.task_limit,
                                          policy.thread_names)
@@ -208,7 +211,7 @@ def _confine(request, spec, task_group, kernel, policy=None):
         notes.append(jail.limit_memory(policy.memory_bytes, task_group))
     os.chdir(scratch)                        # the tmpfs, when one was mounted there
     os.makedirs("tmp", exist_ok=True)
-    notes.append(restrict([scratch], _read_roots(spec["grader_root"], request["workdir"])
+    notes.append(restrict([scratch], _read_roots(spec["grader_root"], request.workdir)
                           + list(policy.read_roots), policy.write_devices,
                           ioctl_devices=policy.ioctl_devices, thread_names=policy.thread_names))
     notes.append(seccomp.install(no_processes=refuse_processes))
@@ -321,8 +324,8 @@ class _SetupSteps:
 def _set_limits(request, policy, task_group):
     """CPU time, host memory, core files and open files (hard limits)."""
     # SIGXCPU at the soft limit reports "timeout"; SIGKILL a second later if caught
-    _limit(resource.RLIMIT_CPU, int(request["cpu_limit"]) + 1, slack=1)
-    memory = request.get("memory_bytes")
+    _limit(resource.RLIMIT_CPU, int(request.cpu_limit) + 1, slack=1)
+    memory = request.memory_bytes
     if memory and policy.address_space_limit:
         _limit(resource.RLIMIT_AS, int(memory))
     # else CUDA reserves far more address space than it uses: the jail caps host
@@ -366,7 +369,7 @@ def _start_paddle(request, policy, steps):
     # paddle in the worker, once its policy's environment is set (never in a GPU zygote)
     import paddle
 
-    if not gpu or request.get("device") == "cpu":    # "cpu" in a GPU worker: tests
+    if not gpu or request.device == "cpu":    # "cpu" in a GPU worker: tests
         paddle.set_device("cpu")
         return paddle
     steps.enter("device")
@@ -374,7 +377,7 @@ def _start_paddle(request, policy, steps):
         raise RuntimeError(f"paddle {paddle.__version__} is not compiled with CUDA")
     if paddle.device.cuda.device_count() < 1:
         raise RuntimeError("paddle counts no GPU")
-    paddle.set_device(request.get("device") or "gpu:0")
+    paddle.set_device(request.device or "gpu:0")
     # paddle's internals, once the GPU is the device
     from paddle.base import core
 
@@ -428,16 +431,16 @@ def _worker(request, spec, progress_fd, setup_fd, task_group, kernel, policy):
 
     code, started, steps, status = 0, time.monotonic(), _SetupSteps(setup_fd), None
     try:
-        status = open(request["slice_status"], "wb")
+        status = open(request.slice_status, "wb")
         steps.enter("limits")
         os.setpgid(0, 0)
         die_with_parent()                 # the worker dies with the zygote
         _set_limits(request, policy, task_group)
         steps.enter("output")
-        _redirect_output(request["log"])
-        os.environ["TMPDIR"] = os.environ["MPLCONFIGDIR"] = os.path.join(request["scratch"], "tmp")
+        _redirect_output(request.log)
+        os.environ["TMPDIR"] = os.environ["MPLCONFIGDIR"] = os.path.join(request.scratch, "tmp")
         paddle = _start_paddle(request, policy, steps)
-        if request.get("preflight"):
+        if request.preflight:
             steps.enter("bench")
             bench = _cpu_bench(paddle, paddle.get_device())
         # read every input, resolve every probe and load the reference classes
@@ -446,11 +449,11 @@ def _worker(request, spec, progress_fd, setup_fd, task_group, kernel, policy):
         # scratch folder only
         steps.enter("inputs")
         checks = []
-        for c in request["checks"]:
-            with np.load(c["inputs"], allow_pickle=False) as data:
+        for c in request.checks:
+            with np.load(c.inputs, allow_pickle=False) as data:
                 checks.append((c, {k: data[k] for k in data.files},
-                               _resolve(c["probe"], spec["probe_modules"]),
-                               (open(c["output"], "wb"), open(c["status"], "wb"))))
+                               _resolve(c.probe, spec["probe_modules"]),
+                               (open(c.output, "wb"), open(c.status, "wb"))))
         # nndl is the lab's library, loaded by the preloads, not by this module
         from nndl.checks.core import StudentError
 
@@ -458,7 +461,7 @@ def _worker(request, spec, progress_fd, setup_fd, task_group, kernel, policy):
         registry = _resolve(spec["parts"], [spec["parts"].partition(":")[0]])
         registry.clear()
         registry.update({slot: _resolve(name, spec["reference_modules"])
-                         for slot, name in request.get("references", {}).items()})
+                         for slot, name in request.references.items()})
 
         # from here on: a few tasks at most, new files only in the (small) scratch
         # folder, reads only system and Python folders, no sockets, no signals to the
@@ -474,10 +477,10 @@ def _worker(request, spec, progress_fd, setup_fd, task_group, kernel, policy):
         ns = _notebook_namespace({"__builtins__": __builtins__, "get_ipython": _get_ipython})
         ready = time.monotonic()
         steps.ready()
-        if request.get("preflight"):
+        if request.preflight:
             return _preflight(paddle, status, started, bench)
         writers = (np.asarray, np.savez, json.dumps)
-        errors = _run_statements(request["statements"], ns, float(request["statement_limit"]),
+        errors = _run_statements(request.statements, ns, float(request.statement_limit),
                                  progress_fd)
         _write(status, json.dumps({"errors": errors, "sandbox": note,
                                    "setup": round(ready - started, 4),
@@ -563,9 +566,9 @@ def _wait(pid, request, progress_fd, watch_disk, setup_fd):
     time it waited for a CPU, up to LOAD_STRETCH times the limit), or (with
     ``watch_disk``) when its scratch folder outgrows the jail's sizes."""
     start, setup = time.monotonic(), b""
-    wall = float(request["wall_limit"])
-    statement_limit = float(request["statement_limit"]) + STATEMENT_GRACE
-    positions = {int(st["index"]): k for k, st in enumerate(request["statements"])}
+    wall = float(request.wall_limit)
+    statement_limit = float(request.statement_limit) + STATEMENT_GRACE
+    positions = {int(st["index"]): k for k, st in enumerate(request.statements)}
     key, mark, since, disk_checked = (-1,), "", start, start
     waited = waited_since = 0.0
     while True:
@@ -586,25 +589,25 @@ def _wait(pid, request, progress_fd, watch_disk, setup_fd):
             outcome = Outcome.STATEMENT_TIMEOUT.value
         elif watch_disk and now - disk_checked > DISK_POLL:
             disk_checked = now
-            outcome = Outcome.DISK_LIMIT.value if _over_disk(request["scratch"]) else None
+            outcome = Outcome.DISK_LIMIT.value if _over_disk(request.scratch) else None
         if outcome:
             _kill(pid)
             _, status, usage = os.wait4(pid, 0)
             break
         time.sleep(POLL)
-    report = {"outcome": outcome, "code": -9, "elapsed": time.monotonic() - start, "mark": mark,
-              "waited": waited, "cpu": usage.ru_utime + usage.ru_stime,
-              "setup": _setup_step(_read_setup(setup_fd, setup))}
+    report = Report(outcome, code=-9, elapsed=time.monotonic() - start, waited=waited,
+                    cpu=usage.ru_utime + usage.ru_stime, mark=mark,
+                    setup=_setup_step(_read_setup(setup_fd, setup)), question=request.question)
     kill_descendants()    # whatever the worker left running (we are a subreaper)
     if outcome is None:   # the worker ended by itself
         if os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
             out_of_cpu = sig == signal.SIGXCPU or (   # or the hard limit's SIGKILL
-                sig == signal.SIGKILL and report["cpu"] > float(request["cpu_limit"]))
+                sig == signal.SIGKILL and report.cpu > float(request.cpu_limit))
             outcome = Outcome.TIMEOUT if out_of_cpu else Outcome.SIGNAL
-            report.update(outcome=outcome.value, code=sig)
+            report.outcome, report.code = outcome.value, sig
         else:
-            report.update(outcome=Outcome.EXITED.value, code=os.WEXITSTATUS(status))
+            report.outcome, report.code = Outcome.EXITED.value, os.WEXITSTATUS(status)
     return report
 
 
@@ -637,14 +640,14 @@ def _serve(spec, out, kernel):
     for number, line in enumerate(sys.stdin):
         if not line.strip():
             continue
-        request = json.loads(line)
-        policy = policy_for(spec["mode"], gpu_index=request.get("gpu_index"),
-                            memory_bytes=request.get("memory_bytes"), scratch=request["scratch"])
+        request = Request.from_json(json.loads(line))
+        policy = policy_for(spec["mode"], gpu_index=request.gpu_index,
+                            memory_bytes=request.memory_bytes, scratch=request.scratch)
         if spec.get("cuda_build") and policy.address_space_limit:
             # a CUDA build maps its CUDA libraries (2.6.2: 2.8 GB of address space
             # after the import, 290 MB of data): cap the data segment instead
             policy = replace(policy, address_space_limit=False)
-        progress_fd = os.open(request["progress"], os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        progress_fd = os.open(request.progress, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
         setup_r, setup_w = os.pipe()
         os.set_blocking(setup_r, False)
         task_group = jail.TaskGroup(kernel["pids"], f"nndl-{os.getpid()}-{number}",
@@ -660,8 +663,7 @@ def _serve(spec, out, kernel):
             os.close(progress_fd)
             os.close(setup_r)
             task_group.remove()
-        report["question"] = request["question"]
-        out.write(json.dumps(report) + "\n")
+        out.write(json.dumps(report.to_json()) + "\n")
         out.flush()
 
 

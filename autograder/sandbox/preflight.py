@@ -5,15 +5,14 @@ Before a GPU grading the sandbox runs one worker exactly as a question's
 worker starts (same zygote, limits, environment and jail: :mod:`.child`)
 that imports paddle, makes the GPU its device, runs a small op before and
 after entering the jail, and times its start-up and a CPU benchmark. The
-:class:`Preflight` says how that went; when it failed, which step and why:
-no GPU visible (no driver, no device), a driver too old for the wheel, or
+:class:`Preflight` (defined in :mod:`.protocol`) says how that went; when it
+failed, which step and why: no GPU visible (no driver, no device), a driver too old for the wheel, or
 refused by the sandbox (which device file). Standard library only.
 """
 
 import ctypes
 import os
 import re
-from dataclasses import dataclass
 from importlib.util import find_spec
 
 # CUDA driver API errors (cuda.h) the preflight names
@@ -23,45 +22,6 @@ CUDA_ERRORS = {0: "CUDA_SUCCESS", 2: "CUDA_ERROR_OUT_OF_MEMORY",
                209: "CUDA_ERROR_NO_BINARY_FOR_GPU", 304: "CUDA_ERROR_OPERATING_SYSTEM",
                803: "CUDA_ERROR_SYSTEM_DRIVER_MISMATCH",
                804: "CUDA_ERROR_COMPAT_NOT_SUPPORTED_ON_DEVICE"}
-STEPS = {"limits": "setting the worker's limits", "output": "redirecting its output",
-         "paddle": "importing paddle", "device": "making the GPU paddle's device",
-         "context": "running a first op on the GPU (CUDA context)",
-         "inputs": "reading the checks' inputs", "references": "loading the reference classes",
-         "jail": "entering the jail", "op in the jail": "running an op on the GPU in the jail",
-         "bench": "the CPU benchmark"}
-
-
-@dataclass
-class Preflight:
-    """What the preflight worker found (see the module doc)."""
-    ok: bool
-    step: str = ""              # the step that failed (a key of STEPS), "" when ok
-    reason: str = ""            # why, in a sentence
-    paddle: str = ""            # paddle's version
-    cuda: str = ""              # the CUDA version the wheel was built for
-    gpu: str = ""               # the GPU's name, when one was used
-    setup_cpu: float = 0.0      # CPU seconds of a GPU worker's start-up (import, context)
-    setup_wall: float = 0.0     # wall-clock seconds of the same
-    bench_cpu: float = None     # the CPU benchmark of :mod:`autograder.limits`
-
-    def message(self):
-        """One paragraph for the instructor: what failed and why."""
-        if self.ok:
-            return (f"GPU preflight ok: {self.gpu or 'GPU'} (paddle {self.paddle}, CUDA "
-                    f"{self.cuda}); a GPU worker starts in {self.setup_wall:.1f} s")
-        step = STEPS.get(self.step, self.step)
-        return f"GPU preflight failed at {step}: {self.reason}"
-
-    @classmethod
-    def from_json(cls, data, **defaults):
-        """From the worker's JSON (untrusted types are coerced)."""
-        data = data if isinstance(data, dict) else {}
-        kept = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
-        report = cls(**{**defaults, **kept})
-        for name in ("setup_cpu", "setup_wall"):
-            value = getattr(report, name)
-            setattr(report, name, float(value) if isinstance(value, (int, float)) else 0.0)
-        return report
 
 
 def paddle_build():

@@ -27,9 +27,8 @@ from ..i18n import N_, say
 from ..limits import Limits, Speed
 from ..paths import REPOSITORY
 from .child import LOAD_STRETCH
-from .preflight import Preflight
 from .processes import die_with_parent, kill_tree
-from .protocol import SETUP_READY, Outcome
+from .protocol import SETUP_READY, Outcome, Preflight, ProbeRequest, Report, Request
 
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024   # uncompressed size of one probe's arrays
 HELLO_TIMEOUT = 120.0                 # seconds for the zygote to import paddle
@@ -236,20 +235,21 @@ class Sandbox:
         return io_dir, scratch
 
     def _send(self, request, wall_limit):
-        """Send one request; the zygote's report, or None (and a new zygote next time)."""
+        """Send one :class:`Request`; the zygote's :class:`Report` (a lost one when
+        it did not answer in time or sent nonsense: then a new zygote next time)."""
         if self.proc is None or self.proc.poll() is not None:
             self.stop()
             self.start()
         try:
-            self.proc.stdin.write((json.dumps(request) + "\n").encode())
+            self.proc.stdin.write((json.dumps(request.to_json()) + "\n").encode())
             self.proc.stdin.flush()
             line = self._readline(wall_limit * LOAD_STRETCH + REPLY_SLACK)
         except (BrokenPipeError, OSError):
             line = None
         try:
-            return json.loads(line) if line is not None else None
+            return Report.from_json(json.loads(line)) if line is not None else Report.lost()
         except json.JSONDecodeError:
-            return None
+            return Report.lost()
         finally:
             if line is None:
                 self.stop()
@@ -257,22 +257,22 @@ class Sandbox:
     def _request(self, question, statements, checks, limits, references):
         io_dir, scratch = self.prepare(question)
         cpu_extra, wall_extra = self.setup_allowance
-        request = {"question": question, "cpu_limit": limits.cpu + cpu_extra,
-                   "wall_limit": limits.wall + wall_extra,
-                   "statement_limit": limits.statement, "device": self.worker_device or
-                   ("gpu:0" if self.device == "gpu" else "cpu"), "gpu_index": self.gpu_index,
-                   "memory_bytes": self.memory_mb * 2**20, "statements": statements,
-                   "references": references or {}, "workdir": str(self.workdir),
-                   "io_dir": str(io_dir), "scratch": str(scratch),
-                   "log": str(self.workdir / f"{question}.log"),
-                   "progress": str(io_dir / "progress"),
-                   "slice_status": str(io_dir / "slice.json"), "checks": []}
+        request = Request(question, cpu_limit=limits.cpu + cpu_extra,
+                          wall_limit=limits.wall + wall_extra, statement_limit=limits.statement,
+                          device=self.worker_device or
+                          ("gpu:0" if self.device == "gpu" else "cpu"), scratch=str(scratch),
+                          io_dir=str(io_dir), workdir=str(self.workdir),
+                          log=str(self.workdir / f"{question}.log"),
+                          progress=str(io_dir / "progress"),
+                          slice_status=str(io_dir / "slice.json"), gpu_index=self.gpu_index,
+                          memory_bytes=self.memory_mb * 2**20, statements=statements,
+                          references=references or {})
         for name, probe, inputs in checks:
             stem = io_dir / name.replace("/", "_")
             np.savez(f"{stem}.in.npz", **inputs)
-            request["checks"].append({"name": name, "probe": probe, "inputs": f"{stem}.in.npz",
-                                      "output": f"{stem}.out.npz",
-                                      "status": f"{stem}.status.json"})
+            request.checks.append(ProbeRequest(name, probe, inputs=f"{stem}.in.npz",
+                                               output=f"{stem}.out.npz",
+                                               status=f"{stem}.status.json"))
         return request
 
     @contextmanager
@@ -291,15 +291,14 @@ class Sandbox:
         """Run the ``statements`` (``Statement.to_json()``) of ``question``'s slice,
         then ``checks`` -- a list of ``(name, probe_name, inputs)`` -- in a fresh
         worker with the reference classes ``references`` ({slot: "module:Class"});
-        ``alone``: no other worker on the GPU meanwhile. Returns ``(report,
+        ``alone``: no other worker on the GPU meanwhile. Returns ``(Report,
         {name: ProbeResult}, SliceReport)``; the report's ``setup`` is "ready" when
         the worker's set-up finished (else it died in the grader's set-up)."""
         request = self._request(question, statements, checks, limits, references)
         with self._gpu_turn(alone):
-            report = self._send(request, request["wall_limit"]) or {
-                "outcome": Outcome.LOST.value, "code": None, "elapsed": None, "mark": "", "setup": None}
-        probed = {c["name"]: self._collect(c, report) for c in request["checks"]}
-        return report, probed, self._slice_report(Path(request["slice_status"]))
+            report = self._send(request, request.wall_limit)
+        probed = {c.name: self._collect(c, report) for c in request.checks}
+        return report, probed, self._slice_report(Path(request.slice_status))
 
     def preflight(self):
         """Run the GPU preflight worker (see :mod:`.preflight`); its
@@ -307,10 +306,11 @@ class Sandbox:
         limits of every later worker, and the benchmark sets the speed."""
         build = {"paddle": self.info.get("paddle", ""), "cuda": self.info.get("cuda_version", "")}
         limits = Limits(PREFLIGHT_SECONDS, PREFLIGHT_SECONDS, PREFLIGHT_SECONDS)
-        request = dict(self._request("preflight", [], [], limits, {}), preflight=True)
-        report = self._send(request, request["wall_limit"]) or {"outcome": Outcome.LOST.value}
-        got = self._slice_report(Path(request["slice_status"]))
-        if report.get("setup") == SETUP_READY and got.preflight is not None:
+        request = self._request("preflight", [], [], limits, {})
+        request.preflight = True
+        report = self._send(request, request.wall_limit)
+        got = self._slice_report(Path(request.slice_status))
+        if report.setup == SETUP_READY and got.preflight is not None:
             result = Preflight.from_json(got.preflight, **build)
             result.ok = True
             self.setup_allowance = (result.setup_cpu * SETUP_SLACK + 1.0,
@@ -322,7 +322,7 @@ class Sandbox:
             if error.get("diagnosis"):
                 reason = f"{error['diagnosis']} ({reason})"
             return Preflight(False, str(error.get("step", "?")), reason, **build)
-        step = report.get("setup") or "start"
+        step = report.setup or "start"
         said = " ".join(self.log("preflight").split()[-60:])
         return Preflight(False, step, f"the worker {_ended(report)}" +
                          (f"; it printed: ...{said[-1500:]}" if said else ""), **build)
@@ -347,7 +347,7 @@ class Sandbox:
             return SliceReport()
 
     def _collect(self, c, report):
-        status_path, out_path = Path(c["status"]), Path(c["output"])
+        status_path, out_path = Path(c.status), Path(c.output)
         if not status_path.exists() or status_path.stat().st_size == 0:   # opened, not written
             key, message = _fate(report)
             return ProbeResult(error=message, key=key)
@@ -383,25 +383,25 @@ def _seconds(value):
 
 def _ended(report):
     """How a worker ended, for the staff (a grader's failure)."""
-    outcome, code = Outcome.of(report.get("outcome")), report.get("code")
+    outcome, code = Outcome.of(report.outcome), report.code
     if outcome is Outcome.EXITED:
         return f"exited with status {code}"
     if outcome is Outcome.SIGNAL:
         return f"was killed by signal {code}"
     if outcome is not None and outcome.out_of_time:
-        return f"did not finish within its time ({report.get('elapsed') or 0:.0f} s)"
+        return f"did not finish within its time ({report.elapsed or 0:.0f} s)"
     return "was lost (the sandbox stopped responding)"
 
 
 def _fate(report):
     """What became of a worker that wrote no status for a check: ``(message key,
     message)``, the message in the grading's language."""
-    outcome = Outcome.of(report.get("outcome"))
+    outcome = Outcome.of(report.outcome)
     params = {}
     if outcome is not None and outcome.out_of_time:
         key = N_("stopped: the time limit for this question was reached (infinite loop?)")
     elif outcome is Outcome.SIGNAL:
-        sig = report.get("code")
+        sig = report.code
         key = {signal.SIGKILL: N_("the code crashed: killed (memory limit?)"),
                signal.SIGSEGV: N_("the code crashed: segmentation fault"),
                signal.SIGXFSZ: N_("the code crashed: output file too large"),
@@ -412,7 +412,7 @@ def _fate(report):
         key = N_("stopped: the code wrote more to disk than a question may (16 MB, 1000 files)")
     elif outcome is Outcome.EXITED:
         key = N_("the process exited early (exit code %(code)s) before this check ran")
-        params = {"code": str(report.get("code"))}
+        params = {"code": str(report.code)}
     else:
         key = N_("the sandbox stopped responding while running this question")
     return key, say(key, **params)

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 from ..i18n import N_, messages
 from . import db
+from ..sandbox.protocol import Status
 from .late import Late, assess
 
-GRADED = ("graded", "not_on_roster")
+GRADED = (Status.GRADED, Status.NOT_ON_ROSTER)
 
 
 @dataclass
@@ -92,7 +93,7 @@ def standing(conn, cfg, key, status, max_points):
     s = Standing(key, status, max_points, adjustments=db.adjustments(conn, key))
     sub = db.current_submission(conn, key)
     grading = db.latest_grading(conn, key, sub["digest"]) if sub and sub["digest"] else None
-    if grading is None or grading["status"] != "graded" or status not in GRADED:
+    if grading is None or grading["status"] != Status.GRADED or status not in GRADED:
         manual = _total_adjusted(None, s.adjustments)
         if manual is not None:
             s.final = s.adjustment_points = _clamp(manual, cfg, max_points)

@@ -15,12 +15,13 @@ from ..batch.page import context_of
 from ..config import grading_bytes
 from ..results import write_results, write_text_atomic
 from . import TermError, db
+from ..sandbox.protocol import Status
 from .items import item_rows, render_items
 from .late import parse_time
 from .roster import resolve
 from .scores import standing
 
-MISSING, NOT_ON_ROSTER = "missing", "not_on_roster"
+MISSING, NOT_ON_ROSTER = Status.MISSING, Status.NOT_ON_ROSTER
 ITEMS = "items.csv"
 ID_KINDS = {"canvas": ("lms_id", "Canvas user id"), "moodle": ("participant",
                                                                 "Moodle participant id")}
@@ -90,7 +91,7 @@ def match(subs, students):
             merged.append(same[0])
             continue
         sources = ", ".join(s.source for s in same)
-        merged.append(Submission(key, sources, status="duplicate_id",
+        merged.append(Submission(key, sources, status=Status.DUPLICATE_ID,
                                  message=f"several submissions for this student: {sources}"))
     return merged, listed
 
@@ -143,7 +144,7 @@ def class_rows(conn, entries, has_roster):
         return entries
     for e in entries:
         if not db.on_roster(conn, e.sid):
-            detail = e.message if e.status == "graded" else f"{e.status}: {e.message}"
+            detail = e.message if e.status == Status.GRADED else f"{e.status}: {e.message}"
             e.status, e.message = NOT_ON_ROSTER, one_line(
                 "no roster student has this id, so it is not exported"
                 + (f" ({detail})" if detail else ""))
@@ -166,10 +167,10 @@ def db_status(conn, key):
         return NOT_ON_ROSTER
     if sub is None:
         return MISSING
-    if sub["status"] != "ok":
+    if sub["status"] != Status.OK:
         return sub["status"]
     grading = db.latest_grading(conn, key, sub["digest"]) if sub["digest"] else None
-    return grading["status"] if grading is not None else "not_graded"
+    return grading["status"] if grading is not None else Status.NOT_GRADED
 
 
 def all_standings(conn, cfg):
@@ -202,7 +203,7 @@ def items(conn, keys):
     for key in keys:
         sub = db.current_submission(conn, key)
         grading = db.latest_grading(conn, key, sub["digest"]) if sub and sub["digest"] else None
-        if grading is None or grading["status"] != "graded":
+        if grading is None or grading["status"] != Status.GRADED:
             continue
         gradings.append({t["test"]: (t["points"], t["max_points"], bool(t["passed"]),
                                      bool(t["hidden"]), t["question"])

@@ -15,6 +15,7 @@ from pathlib import Path
 from ...engine import open_sandbox
 from ...grading import grade_safely, specs_of
 from ...results import GradingResult
+from ...sandbox.protocol import Status
 
 
 @dataclass
@@ -35,7 +36,7 @@ class Outcome:
 
 
 def grader_failure(job, error):
-    return Outcome("grader_error",
+    return Outcome(Status.GRADER_ERROR,
                    GradingResult.grader_failed(job.sid, specs_of(job.config), error,
                                                job.config.lab.language), error)
 
@@ -68,9 +69,10 @@ def run_job(job, warm=False, under=None):
             sandbox = warm_sandbox(job, under) if warm else None
         except Exception:  # noqa: BLE001 - e.g. no GPU: the same failure grade.py reports
             sandbox = None
-        result, code = grade_safely(path, job.config, device=job.device, sandbox=sandbox)
+        result, code = grade_safely(path, job.config, device=job.device, sandbox=sandbox,
+                                    staff_log=f"the batch's {job.sid}/results.staff.json")
     if job.device_note:
         result.staff["device_note"] = job.device_note
     if code:
-        return Outcome("grader_error", result, result.grader_error or "")
-    return Outcome("graded", result)
+        return Outcome(Status.GRADER_ERROR, result, result.grader_error or "")
+    return Outcome(Status.GRADED, result)
