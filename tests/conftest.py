@@ -159,6 +159,16 @@ def processes_named(name):
     return found
 
 
+def assert_stopped_cleanly(proc, names, results, scratch):
+    """``proc`` (a grading told to stop) exits 130 with one line, no traceback, no
+    process named in ``names`` left, no results file and an empty TMPDIR ``scratch``."""
+    assert proc.wait(timeout=60) == 130
+    stderr = proc.stderr.read()
+    assert "interrupted: grade stopped" in stderr and "Traceback" not in stderr, stderr
+    assert all(processes_named(name) == [] for name in names)
+    assert not results.exists() and list(scratch.iterdir()) == []
+
+
 def wait_for(what, proc, condition, timeout=300):
     """Wait until ``condition()`` is true (an event the test caused), failing at
     once when ``proc`` ends first; ``timeout`` only bounds a broken run."""

@@ -16,8 +16,9 @@ import sys
 import uuid
 from pathlib import Path
 
-from conftest import (BOOK, ROOT, class_sources, notebook_from, processes_named, set_name,
-                      unique_name, wait_for, with_sigint, write_notebook)
+from conftest import (BOOK, ROOT, assert_stopped_cleanly, class_sources, notebook_from,
+                      processes_named, set_name, unique_name, wait_for, with_sigint,
+                      write_notebook)
 
 
 def sigint_ignored(pid):
@@ -59,11 +60,7 @@ def test_started_with_sigint_ignored_survives_ctrl_c_and_sigterm_stops_it(tmp_pa
         wait_for("the Dropout question, after the SIGINT", proc,
                  lambda: processes_named(second))
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 130
-        stderr = proc.stderr.read()
-        assert "interrupted: grade stopped" in stderr and "Traceback" not in stderr, stderr
-        assert processes_named(first) == processes_named(second) == []
-        assert not results.exists() and list(scratch.iterdir()) == []
+        assert_stopped_cleanly(proc, [first, second], results, scratch)
     finally:
         proc.kill()
         proc.wait()
@@ -93,11 +90,7 @@ def test_started_with_its_stop_signals_blocked_sigterm_still_stops_it(tmp_path, 
     try:
         wait_for("the ReLU question", proc, lambda: processes_named(name))
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 130
-        stderr = proc.stderr.read()
-        assert "interrupted: grade stopped" in stderr and "Traceback" not in stderr, stderr
-        assert processes_named(name) == [] and not results.exists()
-        assert list(scratch.iterdir()) == []
+        assert_stopped_cleanly(proc, [name], results, scratch)
     finally:
         proc.kill()
         proc.wait()
