@@ -183,35 +183,18 @@ def _hide_grader(modules):
             del sys.modules[name]
 
 
-def _read_roots(grader_root, workdir):
-    """Folders the worker may read (:func:`.policy.system_read_roots`): never the
-    grader's nor this grading's folder (its own folders are added as writable)."""
-    return system_read_roots(grader_root, workdir)
-
-
-def _policy(request):
-    """The worker's :class:`~autograder.sandbox.policy.WorkerPolicy` for the
-    request's device ("cpu", "gpu" or "gpu:N")."""
-    device, _, index = str(request.device or "cpu").partition(":")
-    gpu_index = request.gpu_index if request.gpu_index is not None else \
-        int(index) if index else None
-    return policy_for(device, gpu_index=gpu_index, memory_bytes=request.memory_bytes,
-                      scratch=request.scratch)
-
-
-def _confine(request, spec, task_group, kernel, policy=None):
+def _confine(request, spec, task_group, kernel, policy):
     """The jail (processes, disk, capabilities), then Landlock, seccomp and the
     grader's modules hidden, as the worker's ``policy`` says; returns a note of
     what was applied."""
     scratch = request.scratch
-    policy = policy or _policy(request)
     notes, refuse_processes = jail.enter(scratch, task_group, kernel, policy.task_limit,
                                          policy.thread_names)
     if not policy.address_space_limit:
         notes.append(jail.limit_memory(policy.memory_bytes, task_group))
     os.chdir(scratch)                        # the tmpfs, when one was mounted there
     os.makedirs("tmp", exist_ok=True)
-    notes.append(restrict([scratch], _read_roots(spec["grader_root"], request.workdir)
+    notes.append(restrict([scratch], system_read_roots(spec["grader_root"], request.workdir)
                           + list(policy.read_roots), policy.write_devices,
                           ioctl_devices=policy.ioctl_devices, thread_names=policy.thread_names))
     notes.append(seccomp.install(no_processes=refuse_processes))
