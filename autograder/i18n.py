@@ -12,6 +12,7 @@ English. Messages are marked as in :mod:`nndl.i18n`: ``_("...")``,
 formatted in code and passed as ``%(name)s`` placeholders.
 """
 
+from functools import cache
 from pathlib import Path
 
 from nndl import i18n as library
@@ -40,19 +41,24 @@ class Messages:
         return self.catalog.ngettext(singular, plural, n) % {"n": str(n), **params}
 
 
-_current = [Messages(DEFAULT)]
+@cache
+def _loaded(language):
+    """The :class:`Messages` of ``language``, its catalogs read once per process."""
+    return Messages(language)
+
+
+_current = [_loaded(DEFAULT)]
 
 
 def messages(language=None):
     """The grader's messages in ``language`` (default: the one in use)."""
-    return _current[0] if language is None or language == _current[0].language \
-        else Messages(language)
+    return _current[0] if language is None else _loaded(language)
 
 
 def use(language):
     """Grade in ``language``: the grader's messages and the course library's."""
     library.set_language(language)
-    _current[0] = Messages(language)
+    _current[0] = _loaded(language)
 
 
 def language():
