@@ -23,8 +23,8 @@ from ..sandbox.protocol import Status
 from ..i18n import DEFAULT as DEFAULT_LANGUAGE
 from .feedback import render_feedback
 from .page import context_of
-from ..results import (GradingResult, TestResult, write_json_atomic, write_results,
-                       write_text_atomic)
+from ..results import (GradingResult, TestResult, staff_path, write_json_atomic,
+                       write_results, write_text_atomic)
 
 MARKER = "batch.json"
 LOG, GRADEBOOK, REPORT, SIMILARITY = "batch.log", "gradebook.csv", "report.html", "similarity.csv"
@@ -51,7 +51,8 @@ def is_done(out, sid, sha):
     folder = Path(out) / sid
     return (marker is not None and marker.get("sha256") == sha
             and marker.get("status") == Status.GRADED
-            and (folder / "results.json").is_file() and (folder / "results.staff.json").is_file())
+            and (folder / "results.json").is_file()
+            and staff_path(folder / "results.json").is_file())
 
 
 def save(out, sub, job, outcome):
@@ -75,7 +76,7 @@ def save(out, sub, job, outcome):
 
 def load_result(out, sid):
     """The GradingResult saved for ``sid`` (from the staff sidecar)."""
-    staff = json.loads((Path(out) / sid / "results.staff.json").read_text(encoding="utf-8"))
+    staff = json.loads(staff_path(Path(out) / sid / "results.json").read_text(encoding="utf-8"))
     fields = {"submission", "score", "grader_error", "problems", "tests", "execution_time",
               "term", "language"}
     result = GradingResult(submission=staff.get("submission", sid),

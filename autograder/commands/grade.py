@@ -79,7 +79,7 @@ def main(notebook, results=None, out=None, config=None, device=None, quiet=False
     if as_batch:
         results = Path(out or DEFAULT_OUT) / found.sid / "results.json"
     sub, result, code = grade_submission(notebook, results, cfg, device=device, lab=lab)
-    written = [results, Path(results).with_name(Path(results).stem + ".staff.json")]
+    written = [results, staff_path(results)]
     if as_batch:
         try:               # the student's page, as in a batch
             write_text_atomic(Path(results).parent / "feedback.html",

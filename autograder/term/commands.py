@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..batch.store import load_result
 from ..config import DEFAULT_CONFIG, load_config
+from ..results import staff_path
 from . import TermError, db
 from .roster import resolve
 from .session import db_status, publish
@@ -34,7 +35,7 @@ def refresh(out, conn, cfg, key):
     """Rewrite ``key``'s results.json and feedback.html if what they show of the
     term changed; returns the student's Standing."""
     st = standing(conn, cfg, key, db_status(conn, key), cfg.max_score)
-    if (Path(out) / key / "results.staff.json").exists() and st.automatic is not None:
+    if staff_path(Path(out) / key / "results.json").exists() and st.automatic is not None:
         publish(out, key, load_result(out, key), st, cfg)
     return st
 
